@@ -1,0 +1,39 @@
+# One entry point for people and CI. `make test` and `make demo` build .venv idempotently.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements/cpu-lock.txt
+PIP := $(BIN)/pip install --disable-pip-version-check -c $(LOCK)
+
+.PHONY: venv test test-fast demo bench doctor clean
+
+venv: $(VENV)/.installed
+
+# Install order matters (measured): the lock first; xtcocotools built against numpy 2;
+# mmpose/mmdet without their declared deps (chumpy does not build, torchvision breaks CPU torch).
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r $(LOCK)
+	$(PIP) --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
+	$(PIP) --no-deps mmpose==1.3.2 mmdet==3.3.0
+	$(PIP) --no-deps --no-build-isolation -e .
+	$(BIN)/python -c "import harness.compat; import mmpose.models, mlflow, optuna, xtcocotools"
+	touch $@
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+demo: venv
+	$(BIN)/harness sweep run sweeps/demo.yaml
+
+bench: venv
+	$(BIN)/python benchmarks/bench_losses.py
+
+doctor: venv
+	$(BIN)/harness doctor
+
+clean:
+	rm -rf $(VENV)
