@@ -1,0 +1,198 @@
+"""MLflow records -> tidy pandas DataFrames (the only place the report touches MLflow reads).
+
+Reads exactly what docs/architecture.md "The MLflow record" promises: training runs tagged
+``harness.kind=train`` (optionally restricted to one ``harness.sweep``), their per-epoch
+metric histories, and the ``predictions/test_predictions.npz`` artifact. Every function
+takes an explicit :class:`mlflow.MlflowClient`; nothing here reads environment variables or
+sets the global tracking URI.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import ViewType
+
+__all__ = [
+    "RecordsError", "Records", "HISTORY_KEYS", "SUBSETS", "open_client", "find_experiment",
+    "find_sweep_parent", "load_records",
+]
+
+log = logging.getLogger(__name__)
+
+HISTORY_KEYS = ("val/nme", "val/fr", "val/auc", "train/loss", "time/elapsed_seconds")
+SUBSETS = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
+FINAL_KEYS = ("test/nme", "test/fr", "test/auc") + tuple(f"test/nme_{s}" for s in SUBSETS)
+PREDICTIONS = "predictions/test_predictions.npz"
+# The contract does not fix how a pruned or failed trial states its reason; these are read
+# in order, first one present wins (tolerant on purpose while the sweep side is written).
+REASON_TAGS = ("harness.reason", "harness.failure", "harness.error", "harness.state", "optuna.state")
+# Environment fingerprint: the provenance tags harness.tracking sets on every training run.
+FINGERPRINT_PREFIXES = ("mlflow.source.git.commit", "harness.git_", "harness.version.", "harness.hw.")
+_TAG_COLUMNS = {
+    "harness.method": "method", "harness.arm": "arm", "harness.dataset": "dataset",
+    "harness.dataset_kind": "dataset_kind", "harness.scheme": "scheme", "harness.seed": "seed",
+    "harness.sweep": "sweep", "harness.trial_id": "trial_id",
+    "optuna.trial_number": "trial_number", "mlflow.parentRunId": "parent_run_id",
+}
+_PARAM_COLUMNS = ("eval.normalizer", "eval.threshold", "decoder", "flip_test", "input_size",
+                  "heatmap_size", "max_epochs", "backbone")
+
+
+class RecordsError(RuntimeError):
+    """The tracking store does not hold what the report needs (message is one line)."""
+
+
+@dataclass
+class Records:
+    """Everything the report reads, as tidy frames.
+
+    Attributes:
+        runs: one row per training run (tags, key params, final metrics, status, config).
+        history: long frame ``run_id, key, step, value`` of the per-epoch metrics.
+        images: long frame ``run_id, image_id, nme`` (percent) from the predictions artifact.
+        landmarks: long frame ``run_id, landmark, error`` (mean over images, percent).
+        mean_faces: dataset -> (K, 2) mean ground-truth shape, for drawing per-landmark error.
+        fingerprints: one row per run with the environment tags found.
+        parent: the sweep's parent run (``mlflow.entities.Run``) or None.
+    """
+
+    runs: pd.DataFrame
+    history: pd.DataFrame
+    images: pd.DataFrame
+    landmarks: pd.DataFrame
+    mean_faces: dict[str, np.ndarray] = field(default_factory=dict)
+    fingerprints: pd.DataFrame = field(default_factory=pd.DataFrame)
+    parent: object | None = None
+
+
+def open_client(tracking_uri: str) -> MlflowClient:
+    """A client bound to ``tracking_uri`` (never touches the global MLflow state)."""
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def find_experiment(client: MlflowClient, name: str):
+    """The experiment called ``name``; :class:`RecordsError` when it does not exist."""
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        known = sorted(e.name for e in client.search_experiments(view_type=ViewType.ALL))
+        raise RecordsError(f"experiment {name!r} does not exist in this tracking store (known: {known})")
+    return exp
+
+
+def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list:
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], filter_string, max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str):
+    """The parent run of sweep ``sweep`` (``harness.kind=sweep``), newest first, or None."""
+    runs = _search(client, experiment_id,
+                   f"tags.`harness.kind` = 'sweep' and tags.`harness.sweep` = '{sweep}'")
+    return max(runs, key=lambda r: r.info.start_time or 0) if runs else None
+
+
+def _config_key(params: dict[str, str]) -> str:
+    # Runs that differ only by seed share a configuration; a search sweep has many.
+    return "|".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "seed")
+
+
+def _run_row(run) -> dict:
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    row = {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status}
+    row.update({col: tags.get(tag) for tag, col in _TAG_COLUMNS.items()})
+    row["seed"] = row["seed"] if row["seed"] is not None else params.get("seed")
+    row["method"] = row["method"] or params.get("method")
+    row["arm"] = row["arm"] or params.get("arm")
+    # The label a comparison groups by: the sweep's arm when there is one, else the method.
+    row["label"] = row["arm"] or row["method"]
+    row.update({col: params.get(col) for col in _PARAM_COLUMNS})
+    row.update({key: metrics.get(key, np.nan) for key in FINAL_KEYS})
+    row["reason"] = next((tags[t] for t in REASON_TAGS if t in tags), None)
+    row["config"] = _config_key(params)
+    row["start_time"] = run.info.start_time or 0
+    row["duration_s"] = ((run.info.end_time or 0) - (run.info.start_time or 0)) / 1000.0
+    return row
+
+
+def _history(client: MlflowClient, run_id: str) -> list[dict]:
+    rows = []
+    for key in HISTORY_KEYS:
+        for m in client.get_metric_history(run_id, key):
+            rows.append({"run_id": run_id, "key": key, "step": int(m.step), "value": float(m.value)})
+    return rows
+
+
+def _predictions(client: MlflowClient, run_id: str) -> dict[str, np.ndarray] | None:
+    """The npz arrays of one run, or None when the artifact was not logged."""
+    names = {a.path for a in client.list_artifacts(run_id, "predictions")}
+    if PREDICTIONS not in names:
+        return None
+    # A temporary directory keeps the download from leaving files behind.
+    with tempfile.TemporaryDirectory() as tmp:
+        local = client.download_artifacts(run_id, PREDICTIONS, tmp)
+        with np.load(local, allow_pickle=False) as npz:
+            return {k: np.array(npz[k]) for k in npz.files}
+
+
+def _prediction_frames(run_id: str, arrays: dict[str, np.ndarray]) -> tuple[list[dict], list[dict]]:
+    ids = [str(i) for i in arrays["image_ids"]]
+    per_image = np.asarray(arrays["per_image_nme"], dtype=float) * 100.0  # fraction -> percent
+    images = [{"run_id": run_id, "image_id": i, "nme": v} for i, v in zip(ids, per_image)]
+    dist = np.linalg.norm(arrays["pred"] - arrays["gt"], axis=-1)  # (N, K)
+    per_landmark = (dist / arrays["normalizer"][:, None]).mean(axis=0) * 100.0
+    landmarks = [{"run_id": run_id, "landmark": k, "error": float(e)} for k, e in enumerate(per_landmark)]
+    return images, landmarks
+
+
+def _fingerprint(run) -> dict:
+    row = {"run_id": run.info.run_id}
+    row.update({k: v for k, v in run.data.tags.items() if k.startswith(FINGERPRINT_PREFIXES)})
+    return row
+
+
+def load_records(client: MlflowClient, experiment_name: str, sweep: str | None = None) -> Records:
+    """Read every training run of ``experiment_name`` (only sweep ``sweep`` when given).
+
+    Raises:
+        RecordsError: the experiment does not exist or holds no training run.
+    """
+    exp = find_experiment(client, experiment_name)
+    filt = "tags.`harness.kind` = 'train'"
+    if sweep:
+        filt += f" and tags.`harness.sweep` = '{sweep}'"
+    runs = _search(client, exp.experiment_id, filt)
+    if not runs:
+        where = f"sweep {sweep!r} of experiment {experiment_name!r}" if sweep else f"experiment {experiment_name!r}"
+        raise RecordsError(f"no training runs (tag harness.kind=train) in {where}")
+    history, images, landmarks, faces = [], [], [], {}
+    for run in runs:
+        history.extend(_history(client, run.info.run_id))
+        arrays = _predictions(client, run.info.run_id)
+        if arrays is not None:
+            img, lm = _prediction_frames(run.info.run_id, arrays)
+            images.extend(img)
+            landmarks.extend(lm)
+            faces.setdefault(run.data.tags.get("harness.dataset"), arrays["gt"].mean(axis=0))
+    table = pd.DataFrame([_run_row(r) for r in runs])
+    parent = find_sweep_parent(client, exp.experiment_id, sweep) if sweep else None
+    log.debug("read %d runs, %d history points", len(table), len(history))
+    return Records(
+        runs=table,
+        history=pd.DataFrame(history, columns=["run_id", "key", "step", "value"]),
+        images=pd.DataFrame(images, columns=["run_id", "image_id", "nme"]),
+        landmarks=pd.DataFrame(landmarks, columns=["run_id", "landmark", "error"]),
+        mean_faces=faces,
+        fingerprints=pd.DataFrame([_fingerprint(r) for r in runs]),
+        parent=parent,
+    )
