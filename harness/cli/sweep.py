@@ -1,0 +1,138 @@
+"""`harness sweep run|validate|status`: Optuna sweeps of training runs, recorded in MLflow."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["register"]
+
+DEFAULT_SPEC = "sweeps/demo.yaml"
+
+EXAMPLES = """examples:
+  harness sweep validate sweeps/demo.yaml
+  harness sweep run                                  # sweeps/demo.yaml on this machine
+  harness sweep run sweeps/wflw-paper.yaml --workers 8
+  harness sweep run sweeps/wflw-paper.yaml --storage postgresql://user:pass@db-host/optuna
+  harness sweep run sweeps/demo.yaml --dry-run       # show the trials, train nothing
+  harness sweep status sweeps/demo.yaml
+  optuna-dashboard work_dirs/sweeps/demo/optuna.journal   # the study in a browser
+"""
+
+
+def _load(path: str):
+    from harness.sweep.spec import SpecError, load_spec
+
+    try:
+        return load_spec(path, root=Path.cwd())
+    except SpecError as exc:
+        logging.getLogger("harness.sweep").error("%s", exc)
+        return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    spec = _load(args.spec)
+    if spec is None:
+        return 2
+    from harness.sweep.orchestrator import planned_trials
+
+    print(f"{args.spec}: ok: {len(spec.arms)} arms, {len(spec.seeds)} seeds, "
+          f"{len(planned_trials(spec))} trials, {spec.sampler.type} sampler, "
+          f"{spec.pruner.type} pruner, {spec.budget.epochs} epochs")
+    return 0
+
+
+def _context(spec, storage: str | None, **extra):
+    from harness.sweep.orchestrator import resolve_context
+
+    return resolve_context(spec, root=Path.cwd(), host=socket.gethostname(),
+                           python=sys.executable, env=dict(os.environ), storage=storage, **extra)
+
+
+def _run(args: argparse.Namespace) -> int:
+    spec = _load(args.spec)
+    if spec is None:
+        return 2
+    import dataclasses
+
+    from harness.sweep.launchers import plan_slots
+    from harness.sweep.orchestrator import run_sweep
+    from harness.sweep.progress import Progress
+    from harness.sweep.status import format_status
+
+    if args.workers:
+        spec = dataclasses.replace(
+            spec, resources=dataclasses.replace(spec.resources, workers=args.workers))
+    deadline = time.time() + spec.budget.timeout if spec.budget.timeout else None
+    with tempfile.TemporaryDirectory(prefix="harness-dry-run-") as scratch:
+        # A dry run samples in a throw-away study so it never touches the real one.
+        storage = f"journal:{scratch}/optuna.journal" if args.dry_run else args.storage
+        ctx = _context(spec, storage, launcher="dry-run" if args.dry_run else "subprocess",
+                       deadline=deadline)
+        slots = plan_slots(spec.resources, cpu_count=os.cpu_count() or 1)
+        logging.getLogger("harness.sweep").info(
+            "sweep %s: %d worker(s); MLflow %s (experiment %r)", spec.name, len(slots),
+            ctx.tracking_uri, ctx.experiment)
+        with Progress(spec.name, workers=len(slots), tty=sys.stdout.isatty()) as progress:
+            status = run_sweep(ctx, slots, on_status=progress)
+    print(format_status(status, title=f"sweep {spec.name}"))
+    if not args.dry_run:
+        print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} "
+              "--host 127.0.0.1")
+        print(f"optuna-dashboard: optuna-dashboard {ctx.storage_url.removeprefix('journal:')}")
+    return 0 if status.n_left == 0 else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    spec = _load(args.spec)
+    if spec is None:
+        return 2
+    import optuna
+
+    from harness.sweep.status import format_status, summarize
+    from harness.sweep.storage import open_storage, redact
+
+    ctx = _context(spec, args.storage)
+    storage = open_storage(ctx.storage_url)
+    try:
+        study = optuna.load_study(study_name=ctx.study_name, storage=storage)
+    except KeyError:
+        print(f"sweep {spec.name}: no study yet in {redact(ctx.storage_url)}")
+        return 1
+    status = summarize(study.get_trials(deepcopy=False), spec.objective.direction)
+    print(format_status(status, title=f"sweep {spec.name} ({redact(ctx.storage_url)})"))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="run, validate or inspect an Optuna sweep (sweeps/*.yaml)",
+        description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="sweep_command", metavar="ACTION", required=True)
+
+    run = sub.add_parser("run", help="run or resume a sweep", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("spec", nargs="?", default=DEFAULT_SPEC, help=f"default {DEFAULT_SPEC}")
+    run.add_argument("--storage", help="Optuna storage: a journal file path, or "
+                     "postgresql://user:pass@host/db shared by many machines")
+    run.add_argument("--workers", type=int, help="parallel trials on this machine")
+    run.add_argument("--dry-run", action="store_true", help="show the trials, train nothing")
+    run.set_defaults(func=_run)
+
+    val = sub.add_parser("validate", help="check a spec (and its config paths)",
+                         epilog="example:\n  harness sweep validate sweeps/demo.yaml",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    val.add_argument("spec")
+    val.set_defaults(func=_validate)
+
+    st = sub.add_parser("status", help="trials by state, best so far, running workers",
+                        epilog="example:\n  harness sweep status sweeps/demo.yaml",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    st.add_argument("spec")
+    st.add_argument("--storage", help="as for `harness sweep run`")
+    st.set_defaults(func=_status)

@@ -1,0 +1,136 @@
+"""Liveness of running trials: heartbeats, stale-trial detection and bounded retries.
+
+Optuna's RDB storages have heartbeats (``heartbeat_interval``/``grace_period``); the
+journal storage has none. This module gives both the same behaviour:
+
+- the worker that owns a trial records its host, pid and pid start time as user attrs and
+  touches ``<heartbeat_dir>/<study>-<number>`` every few seconds (and, on RDB, calls
+  ``storage.record_heartbeat``);
+- a RUNNING trial is stale when its owner is on this host and that process is gone
+  (kill -9 is detected at once), or when its heartbeat is older than the grace period;
+- a stale trial is set FAIL and re-queued as WAITING with the same params, up to
+  ``max_retry`` times, like Optuna's ``RetryHeartbeatStaleTrialCallback``.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["ATTEMPT_ATTRS", "owner_attrs", "process_start_time", "Heartbeat", "Requeue",
+           "find_stale", "recover_stale"]
+
+# Per-attempt user attrs: not carried over to a retry (a retry is a new attempt).
+ATTEMPT_ATTRS = ("harness.host", "harness.pid", "harness.pid_start", "harness.failure",
+                 "harness.error", "harness.exit_code", "mlflow_run_id")
+
+
+def process_start_time(pid: int) -> str | None:
+    """The start time (clock ticks since boot) of ``pid`` from /proc, or None if it is gone.
+
+    Comparing it guards against a recycled pid after a reboot or a long run.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may hold spaces, so split after its ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_attrs(host: str, pid: int) -> dict[str, Any]:
+    return {"harness.host": host, "harness.pid": pid,
+            "harness.pid_start": process_start_time(pid) or ""}
+
+
+def _heartbeat_file(heartbeat_dir: Path, study_name: str, number: int) -> Path:
+    return heartbeat_dir / f"{study_name}-{number}"
+
+
+class Heartbeat:
+    """Context manager: a daemon thread beating for one trial until the block exits."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int, path: Path,
+                 interval: float):
+        self._storage, self._trial_id, self._path = storage, trial_id, path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="harness-heartbeat")
+
+    def _beat(self) -> None:
+        self._path.touch()
+        if is_heartbeat_enabled(self._storage):
+            self._storage.record_heartbeat(self._trial_id)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._beat()
+
+    def __enter__(self) -> "Heartbeat":
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._path.unlink(missing_ok=True)
+
+
+class Requeue(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry callback, minus the dead attempt's user attrs (host, pid, failure)."""
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        retry = copy.deepcopy(trial)
+        retry.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in ATTEMPT_ATTRS}
+        super().__call__(study, retry)
+
+
+def find_stale(trials: list[FrozenTrial], *, study_name: str, host: str,
+               heartbeat_dir: Path, grace_period: float, now: float) -> list[FrozenTrial]:
+    """RUNNING trials whose owner died (same host) or stopped beating for ``grace_period``."""
+    stale = []
+    for t in trials:
+        if t.state != TrialState.RUNNING:
+            continue
+        attrs = t.user_attrs
+        if attrs.get("harness.host") == host and "harness.pid" in attrs:
+            if process_start_time(int(attrs["harness.pid"])) != attrs.get("harness.pid_start"):
+                stale.append(t)
+                continue
+        beat = _heartbeat_file(heartbeat_dir, study_name, t.number)
+        last = beat.stat().st_mtime if beat.exists() else t.datetime_start.timestamp()
+        if now - last > grace_period:
+            stale.append(t)
+    return stale
+
+
+def recover_stale(study: optuna.Study, *, host: str, heartbeat_dir: Path, grace_period: float,
+                  max_retry: int, now: float | None = None) -> list[FrozenTrial]:
+    """Fail stale trials, re-queue them (bounded), and return the trials that were failed."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage  # Optuna's own fail_stale_trials works on it too
+    # On RDB, Optuna's heartbeat finds trials that stopped beating on any machine.
+    fail_stale_trials(study)
+    failed = [t for t in running
+              if storage.get_trial(t._trial_id).state == TrialState.FAIL]
+    still = [t for t in running if t not in failed]
+    for t in find_stale(still, study_name=study.study_name, host=host,
+                        heartbeat_dir=heartbeat_dir, grace_period=grace_period,
+                        now=time.time() if now is None else now):
+        try:
+            if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another orchestrator got there first
+        Requeue(max_retry=max_retry)(study, storage.get_trial(t._trial_id))
+        failed.append(t)
+    return failed

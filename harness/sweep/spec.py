@@ -1,0 +1,301 @@
+"""Sweep specifications: YAML parsed into frozen, validated dataclasses before anything trains.
+
+A spec names its arms (method + config + MMEngine dotted-key overrides + search space),
+seeds, sampler, pruner, objective, budget, resources, Optuna storage and MLflow target.
+Every mistake is reported as one line naming the file and the key, e.g.
+``sweeps/demo.yaml: arms[1].method: unknown method 'softmax' (known: ...)``.
+
+Run ``harness sweep validate sweeps/demo.yaml`` to check a spec without training.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from harness.sweep.space import Param, parse_search_space
+
+__all__ = [
+    "METHODS", "SAMPLERS", "PRUNERS", "SpecError", "Arm", "Sampler", "Pruner", "Objective",
+    "Budget", "Resources", "MlflowTarget", "SweepSpec", "load_spec", "parse_spec",
+]
+
+# The methods of the MLflow record contract (docs/architecture.md).
+METHODS = ("structured", "softargmax", "dsnt", "star", "heatmap_mse")
+SAMPLERS = ("grid", "tpe", "random")
+# spec name -> Optuna pruner class name (the pruning hook builds it by that name).
+PRUNERS = {
+    "none": "NopPruner",
+    "median": "MedianPruner",
+    "percentile": "PercentilePruner",
+    "hyperband": "HyperbandPruner",
+    "successive_halving": "SuccessiveHalvingPruner",
+}
+
+
+class SpecError(ValueError):
+    """A spec mistake; the message is one line: ``FILE: KEY: what is wrong``."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One compared configuration: a method with its config and overrides."""
+
+    name: str
+    method: str
+    config: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    search_space: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sampler:
+    type: str = "grid"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """``type`` is a key of :data:`PRUNERS`; ``options`` are the Optuna pruner's kwargs."""
+
+    type: str = "none"
+    warmup_epochs: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Objective:
+    metric: str = "val/nme"
+    direction: str = "minimize"
+    reduce: str = "last"  # "last" epoch's value, or "best" over epochs
+    # The evaluator's key the pruning hook reports (harness.mm.metric's "face/nme", %).
+    hook_metric: str = "face/nme"
+
+
+@dataclass(frozen=True)
+class Budget:
+    epochs: int = 1
+    n_trials: int | None = None  # grid: defaults to every arm x seed x grid point
+    timeout: float | None = None  # seconds; no new trial starts after it
+    max_retry: int = 2  # re-runs of a crashed (stale) or errored trial
+
+
+@dataclass(frozen=True)
+class Resources:
+    device: str = "cpu"  # "cpu" or "cuda"
+    gpus: tuple[int, ...] = ()
+    trials_per_gpu: int = 1
+    cpu_threads_per_trial: int | None = None  # None: cores split evenly between workers
+    workers: int | None = None  # None: one per GPU slot, or 1 on CPU
+
+
+@dataclass(frozen=True)
+class MlflowTarget:
+    tracking_uri: str | None = None  # None: sqlite:///<work_dir>/mlflow.db
+    experiment: str | None = None  # None: "sweep-<name>"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep. ``path`` is the YAML file; ``text`` its content (logged to MLflow)."""
+
+    name: str
+    arms: tuple[Arm, ...]
+    seeds: tuple[int, ...]
+    sampler: Sampler
+    pruner: Pruner
+    objective: Objective
+    budget: Budget
+    resources: Resources
+    mlflow: MlflowTarget
+    storage: str | None = None  # None: Optuna journal file under work_dir
+    work_dir: str | None = None  # None: work_dirs/sweeps/<name>
+    description: str = ""
+    path: str = ""
+    text: str = ""
+
+    def arm(self, name: str) -> Arm:
+        return next(a for a in self.arms if a.name == name)
+
+
+_TOP = {"name", "description", "base_config", "arms", "seeds", "sampler", "pruner", "objective",
+        "budget", "resources", "storage", "work_dir", "mlflow"}
+
+
+class _Reader:
+    """Typed access to one mapping of the YAML tree, raising one-line :class:`SpecError`."""
+
+    def __init__(self, file: str, where: str, data: Any):
+        self.file, self.where = file, where
+        if not isinstance(data, dict):
+            self.fail(f"expected a mapping, got {type(data).__name__}")
+        self.data = data
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, message: str, key: str | None = None) -> None:
+        raise SpecError(f"{self.file}: {key or self.where or '<top>'}: {message}")
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for k in self.data:
+            if k not in allowed:
+                self.fail(f"unknown key (allowed: {', '.join(sorted(allowed))})", self.key(str(k)))
+
+    def get(self, name: str, types: type | tuple[type, ...], default: Any = ..., *,
+            choices: tuple[str, ...] | None = None) -> Any:
+        if name not in self.data or self.data[name] is None:
+            if default is ...:
+                self.fail("missing required key", self.key(name))
+            return default
+        value = self.data[name]
+        types = types if isinstance(types, tuple) else (types,)
+        # bool is an int subclass in Python; `seed: true` is a mistake, not 1.
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            self.fail(f"expected {wanted}, got {type(value).__name__} {value!r}", self.key(name))
+        if choices is not None and value not in choices:
+            self.fail(f"unknown value {value!r} (known: {', '.join(choices)})", self.key(name))
+        return value
+
+    def sub(self, name: str) -> "_Reader":
+        return _Reader(self.file, self.key(name), self.data.get(name) or {})
+
+
+def _positive(r: _Reader, name: str, value: Any, minimum: float = 1) -> Any:
+    if value is not None and value < minimum:
+        r.fail(f"must be >= {minimum}, got {value}", r.key(name))
+    return value
+
+
+def _parse_arm(r: _Reader, base_config: str | None, root: Path) -> Arm:
+    r.check_keys({"name", "method", "config", "overrides", "search_space"})
+    name = r.get("name", str)
+    method = r.get("method", str, choices=METHODS)
+    config = r.get("config", str, base_config)
+    if config is None:
+        r.fail("missing required key (and no top-level base_config)", r.key("config"))
+    if not (root / config).is_file():
+        r.fail(f"config file not found: {config} (relative to {root})", r.key("config"))
+    overrides = r.get("overrides", dict, {})
+    for k in overrides:
+        if not isinstance(k, str) or not k or " " in k:
+            r.fail("override keys are MMEngine dotted keys like 'optim_wrapper.optimizer.lr'",
+                   r.key(f"overrides.{k}"))
+    try:
+        space = parse_search_space(r.get("search_space", dict, {}))
+    except ValueError as exc:
+        r.fail(str(exc), r.key("search_space"))
+    clash = {p.key for p in space} & set(overrides)
+    if clash:
+        r.fail(f"keys both overridden and searched: {sorted(clash)}", r.key("search_space"))
+    return Arm(name, method, config, dict(overrides), space)
+
+
+def _parse_pruner(r: _Reader) -> Pruner:
+    r.check_keys({"type", "warmup_epochs", "options"})
+    return Pruner(
+        type=r.get("type", str, "none", choices=tuple(PRUNERS)),
+        warmup_epochs=_positive(r, "warmup_epochs", r.get("warmup_epochs", int, 0), 0),
+        options=dict(r.get("options", dict, {})),
+    )
+
+
+def _parse_resources(r: _Reader) -> Resources:
+    r.check_keys({"device", "gpus", "trials_per_gpu", "cpu_threads_per_trial", "workers"})
+    device = r.get("device", str, "cpu", choices=("cpu", "cuda"))
+    gpus = r.get("gpus", (int, list), [])
+    gpus = list(range(gpus)) if isinstance(gpus, int) else gpus
+    if not all(isinstance(g, int) and not isinstance(g, bool) and g >= 0 for g in gpus):
+        r.fail("expected a GPU count or a list of GPU ids", r.key("gpus"))
+    if device == "cuda" and not gpus:
+        r.fail("device: cuda needs gpus (a count or a list of ids)", r.key("gpus"))
+    return Resources(
+        device=device,
+        gpus=tuple(gpus) if device == "cuda" else (),
+        trials_per_gpu=_positive(r, "trials_per_gpu", r.get("trials_per_gpu", int, 1)),
+        cpu_threads_per_trial=_positive(
+            r, "cpu_threads_per_trial", r.get("cpu_threads_per_trial", int, None)),
+        workers=_positive(r, "workers", r.get("workers", int, None)),
+    )
+
+
+def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec:
+    """Validate a YAML tree; config paths are resolved against ``root`` (the repo root)."""
+    top = _Reader(file, "", data)
+    top.check_keys(_TOP)
+    name = top.get("name", str)
+    if not name.replace("-", "").replace("_", "").isalnum():
+        top.fail("use letters, digits, '-' and '_' only", "name")
+    base_config = top.get("base_config", str, None)
+    raw_arms = top.get("arms", list)
+    if not raw_arms:
+        top.fail("at least one arm is needed", "arms")
+    arms = tuple(_parse_arm(_Reader(file, f"arms[{i}]", a), base_config, root)
+                 for i, a in enumerate(raw_arms))
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        top.fail(f"arm names must be unique, got {names}", "arms")
+    seeds = top.get("seeds", (int, list), [0])
+    seeds = [seeds] if isinstance(seeds, int) else seeds
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) \
+            or len(set(seeds)) != len(seeds):
+        top.fail("expected a non-empty list of distinct integers", "seeds")
+
+    s = top.sub("sampler")
+    s.check_keys({"type", "seed"})
+    sampler = Sampler(s.get("type", str, "grid", choices=SAMPLERS), s.get("seed", int, 0))
+    if sampler.type == "grid":
+        for i, arm in enumerate(arms):
+            for p in arm.search_space:
+                if p.grid is None:
+                    top.fail(f"{p.key}: a grid sampler needs 'choices' or 'values'",
+                             f"arms[{i}].search_space")
+
+    o = top.sub("objective")
+    o.check_keys({"metric", "direction", "reduce", "hook_metric"})
+    objective = Objective(
+        metric=o.get("metric", str, "val/nme"),
+        direction=o.get("direction", str, "minimize", choices=("minimize", "maximize")),
+        reduce=o.get("reduce", str, "last", choices=("last", "best")),
+        hook_metric=o.get("hook_metric", str, "face/nme"),
+    )
+    b = top.sub("budget")
+    b.check_keys({"epochs", "n_trials", "timeout", "max_retry"})
+    budget = Budget(
+        epochs=_positive(b, "epochs", b.get("epochs", int)),
+        n_trials=_positive(b, "n_trials", b.get("n_trials", int, None)),
+        timeout=_positive(b, "timeout", b.get("timeout", (int, float), None), 0),
+        max_retry=_positive(b, "max_retry", b.get("max_retry", int, 2), 0),
+    )
+    if sampler.type != "grid" and budget.n_trials is None:
+        b.fail(f"required with sampler {sampler.type!r}", b.key("n_trials"))
+
+    m = top.sub("mlflow")
+    m.check_keys({"tracking_uri", "experiment"})
+    return SweepSpec(
+        name=name, arms=arms, seeds=tuple(seeds), sampler=sampler,
+        pruner=_parse_pruner(top.sub("pruner")), objective=objective, budget=budget,
+        resources=_parse_resources(top.sub("resources")),
+        mlflow=MlflowTarget(m.get("tracking_uri", str, None), m.get("experiment", str, None)),
+        storage=top.get("storage", str, None), work_dir=top.get("work_dir", str, None),
+        description=top.get("description", str, ""), path=file, text=text,
+    )
+
+
+def load_spec(path: str | Path, *, root: str | Path) -> SweepSpec:
+    """Read and validate ``path``; raises :class:`SpecError` (one line) on any mistake."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<yaml>"
+        raise SpecError(f"{path}: {where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, file=str(path), root=Path(root), text=text)

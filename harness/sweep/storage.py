@@ -1,0 +1,111 @@
+"""Optuna storage factory, URL redaction and a per-study lock.
+
+- Default (one machine): Optuna's ``JournalFileBackend`` with its open-lock, a file under
+  the sweep's work area (Optuna's FAQ warns against SQLite for parallel workers). Written
+  ``journal:/abs/path/optuna.journal``; ``optuna-dashboard /abs/path/optuna.journal`` reads it.
+- Many machines: ``postgresql://user:pass@host/db`` (or ``mysql://``, ``sqlite:///``): an
+  ``RDBStorage`` with Optuna's heartbeat and ``RetryHeartbeatStaleTrialCallback`` (the
+  non-deprecated name of ``RetryFailedTrialCallback`` in Optuna >= 4.9), via
+  :class:`harness.sweep.recovery.Requeue`.
+
+The journal has no heartbeat of its own; :mod:`harness.sweep.recovery` provides one.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import re
+from pathlib import Path
+from typing import Iterator
+
+from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+
+from harness.sweep.recovery import Requeue
+
+__all__ = ["JOURNAL_PREFIX", "default_storage_url", "normalize_url", "is_journal",
+           "journal_path", "open_storage", "redact", "study_lock"]
+
+JOURNAL_PREFIX = "journal:"
+_RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
+
+
+def default_storage_url(work_dir: str | Path) -> str:
+    return f"{JOURNAL_PREFIX}{Path(work_dir).resolve() / 'optuna.journal'}"
+
+
+def normalize_url(url: str, *, base: str | Path) -> str:
+    """Make a storage URL absolute: a bare path is a journal file relative to ``base``."""
+    if url.split(":", 1)[0].split("+", 1)[0] in _RDB_SCHEMES and "://" in url:
+        return url
+    path = url[len(JOURNAL_PREFIX):] if url.startswith(JOURNAL_PREFIX) else url
+    return f"{JOURNAL_PREFIX}{(Path(base) / path).resolve()}"
+
+
+def is_journal(url: str) -> bool:
+    return url.startswith(JOURNAL_PREFIX)
+
+
+def journal_path(url: str) -> Path:
+    return Path(url[len(JOURNAL_PREFIX):])
+
+
+def redact(url: str) -> str:
+    """Hide the password of ``scheme://user:password@host``; other URLs are unchanged."""
+    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+
+
+def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 90,
+                 max_retry: int = 2) -> BaseStorage:
+    """Open (creating when needed) the storage behind a normalized URL.
+
+    On RDB storages, trials whose heartbeat stops for ``grace_period`` seconds are failed by
+    ``optuna.storages.fail_stale_trials`` and re-queued up to ``max_retry`` times.
+    """
+    if is_journal(url):
+        path = journal_path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path), JournalFileOpenLock(str(path))))
+    engine_kwargs = {}
+    if url.startswith("sqlite"):
+        # Parallel writers wait for SQLite's lock instead of failing at once.
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+    return RDBStorage(
+        url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
+    )
+
+
+@contextlib.contextmanager
+def study_lock(url: str, study_name: str, storage: BaseStorage) -> Iterator[None]:
+    """Hold an exclusive lock on the study while enqueueing or recovering trials.
+
+    Two orchestrators starting at once (two machines, or two shells) must not both enqueue
+    the same grid. Files get ``flock``; PostgreSQL and MySQL get a server-side advisory lock.
+    """
+    if is_journal(url) or url.startswith("sqlite"):
+        target = journal_path(url) if is_journal(url) else Path(url.split(":///", 1)[1])
+        lock_path = target.with_name(target.name + f".{study_name}.harness-lock")
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if not isinstance(storage, RDBStorage):
+        raise TypeError(f"no study lock for {type(storage).__name__}")
+    import sqlalchemy  # an Optuna dependency, used only here
+
+    key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+    mysql = storage.engine.dialect.name == "mysql"
+    take = "SELECT GET_LOCK(:k, -1)" if mysql else "SELECT pg_advisory_lock(:k)"
+    give = "SELECT RELEASE_LOCK(:k)" if mysql else "SELECT pg_advisory_unlock(:k)"
+    with storage.engine.connect() as conn:
+        conn.execute(sqlalchemy.text(take), {"k": str(key) if mysql else key})
+        try:
+            yield
+        finally:
+            conn.execute(sqlalchemy.text(give), {"k": str(key) if mysql else key})
