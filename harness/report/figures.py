@@ -103,6 +103,7 @@ def landmark_figure(landmarks: pd.DataFrame, mean_face: np.ndarray, title: str) 
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.margins(0.08)
     fig.colorbar(points, ax=list(axes), label="mean error (% of normaliser)")
     fig.suptitle(title, fontsize=10)
     return fig

@@ -1,7 +1,8 @@
 """Search-sweep section: best trials, parameter importances and intermediate values.
 
 The study is found through the sweep's parent MLflow run, which records the storage URL and
-study name as param or tag ``optuna.storage`` / ``optuna.study``. Plots are Optuna's own
+study name as param or tag ``optuna.storage`` / ``optuna.study`` (an RDB URL, or
+``journal:/abs/path`` for the sweep's default journal file). Plots are Optuna's own
 matplotlib visualisations. Anything missing (no parent, no storage, unreachable storage,
 too few trials) becomes a note in the report, never an error: the rest of the report stands
 on MLflow alone.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -29,6 +31,19 @@ class OptunaSection:
 def redact(url: str) -> str:
     """A storage URL without its password (reports get shared)."""
     return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
+
+
+def _storage(url: str):
+    """An Optuna storage for ``url``: ``journal:/path`` (the sweep default) or an RDB URL."""
+    if url.startswith("journal:"):
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        path = url[len("journal:"):]
+        if not Path(path).is_file():  # the backend would create an empty journal
+            raise FileNotFoundError(f"no journal file {path}")
+        return JournalStorage(JournalFileBackend(path))
+    return url
 
 
 def _lookup(run, key: str) -> str | None:
@@ -60,11 +75,14 @@ def optuna_section(parent, top: int = 10) -> OptunaSection:
     if not storage or not name:
         section.notes.append("the sweep parent run records no optuna.storage / optuna.study")
         return section
+    if "***" in storage:
+        section.notes.append(f"the parent run stores the Optuna storage redacted ({storage}): study not read")
+        return section
     import optuna
     from optuna.visualization import matplotlib as ovm
 
     try:
-        study = optuna.load_study(study_name=name, storage=storage)
+        study = optuna.load_study(study_name=name, storage=_storage(storage))
     except Exception as exc:  # any storage failure only removes this section
         section.notes.append(f"Optuna study {name!r} at {redact(storage)} could not be read: {exc}")
         return section

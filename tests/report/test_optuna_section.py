@@ -1,0 +1,42 @@
+"""The Optuna section reads the study named on the sweep's parent run, or says why not."""
+from types import SimpleNamespace
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from harness.report.optuna_section import optuna_section, redact
+
+
+def _parent(params=None, tags=None):
+    return SimpleNamespace(data=SimpleNamespace(params=params or {}, tags=tags or {}))
+
+
+def test_journal_storage_is_read(tmp_path):
+    path = tmp_path / "optuna.journal"
+    study = optuna.create_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
+    for lr in (0.1, 0.2, 0.3):
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr}, distributions={"lr": FloatDistribution(0, 1)},
+                                                  value=lr * 10, intermediate_values={1: lr * 20, 2: lr * 10}))
+    section = optuna_section(_parent(tags={"optuna.storage": f"journal:{path}", "optuna.study": "s"}))
+    best = section.tables["optuna_best_trials"]
+    assert best["value"].tolist() == pytest.approx([1.0, 2.0, 3.0]) and best["params_lr"].iloc[0] == 0.1
+    assert [name for name, _, _ in section.figures] == ["optuna_importances", "optuna_intermediate"]
+
+
+@pytest.mark.parametrize("parent, note", [
+    (None, "no sweep parent run"),
+    (_parent(), "records no optuna.storage"),
+    (_parent({"optuna.storage": "postgresql://u:***@h/db", "optuna.study": "s"}), "storage redacted"),
+    (_parent({"optuna.storage": "journal:/nonexistent/optuna.journal", "optuna.study": "s"}), "could not be read"),
+])
+def test_missing_study_is_a_note_not_an_error(parent, note):
+    section = optuna_section(parent)
+    assert not section.tables and not section.figures and note in section.notes[0]
+
+
+def test_redact_hides_the_password():
+    assert redact("postgresql://user:secret@host/db") == "postgresql://user:***@host/db"
+    assert redact("sqlite:///a/b.db") == "sqlite:///a/b.db"
