@@ -9,6 +9,7 @@ sets the global tracking URI.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,12 @@ def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str):
     return max(runs, key=lambda r: r.info.start_time or 0) if runs else None
 
 
+def _plain(text: str, limit: int = 160) -> str:
+    """One short line: error tags may carry ANSI colour codes and long tracebacks."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _config_key(params: dict[str, str]) -> str:
     # Runs that differ only by seed share a configuration; a search sweep has many.
     return "|".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "seed")
@@ -118,7 +125,8 @@ def _run_row(run) -> dict:
     row["label"] = row["arm"] or row["method"]
     row.update({col: params.get(col) for col in _PARAM_COLUMNS})
     row.update({key: metrics.get(key, np.nan) for key in FINAL_KEYS})
-    row["reason"] = next((tags[t] for t in REASON_TAGS if t in tags), None)
+    reason = next((tags[t] for t in REASON_TAGS if t in tags), None)
+    row["reason"] = _plain(reason) if reason else None
     row["config"] = _config_key(params)
     row["start_time"] = run.info.start_time or 0
     row["duration_s"] = ((run.info.end_time or 0) - (run.info.start_time or 0)) / 1000.0
