@@ -109,7 +109,7 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
         "paired_seeds": tables.paired_table(usable, base),
         "paired_images": tables.per_image_table(usable, records.images, base),
         "convergence": tables.convergence_table(per, base, rule),
-        "convergence_per_seed": per.drop(columns="run_id"),
+        "convergence_per_seed": per.drop(columns="run_id").rename(columns={"label": "method"}),
         "wflw_subsets": tables.subset_table(usable),
         "excluded_runs": excluded,
         "environment": _fingerprint_table(records.fingerprints, usable["run_id"]),

@@ -43,6 +43,18 @@ def _threshold_percent(usable: pd.DataFrame) -> float:
     return t * 100.0 if t <= 1 else t
 
 
+def _paired_sentences(paired: pd.DataFrame) -> list[str]:
+    out = []
+    for row in paired.itertuples(index=False):
+        if row.n_pairs == 0:
+            continue
+        ci = ("" if np.isnan(row.nme_diff_ci_low)
+              else f" (95% CI {row.nme_diff_ci_low:+.3f} to {row.nme_diff_ci_high:+.3f})")
+        out.append(f"{row.dataset}: {row.method} - {row.baseline} = {row.nme_diff:+.3f} NME points{ci}, "
+                   f"Wilcoxon p = {row.wilcoxon_p:.3g}, {row.n_pairs} paired seeds.")
+    return out
+
+
 def _speedup_sentences(conv: pd.DataFrame, baseline: str) -> list[str]:
     out = []
     for row in conv[conv["method"] != baseline].itertuples(index=False):
@@ -115,7 +127,8 @@ def build_report(analysis, study, request) -> Report:
             f"two-sided Wilcoxon signed-rank p-value. With {int(n_seeds.max())} seeds the smallest "
             f"attainable exact p is {p_floor:.3g}.",
             "Per-image test (when predictions were logged): per test image, the seed-mean NME difference; "
-            "bootstrap and Wilcoxon over images."], ["paired_seeds", "paired_images"]),
+            "bootstrap and Wilcoxon over images.", *_paired_sentences(tabs["paired_seeds"])],
+            ["paired_seeds", "paired_images"]),
         Section("3. Convergence", [
             f"Target: {analysis.target_rule} (per data set, column target_nme). It is a fixed level for every "
             "method: measuring each method against its own end point rewards a method that plateaus early "

@@ -69,7 +69,7 @@ def test_paired_differences(sweep_report):
 
 
 def test_convergence_to_a_fixed_target(sweep_report):
-    per_seed = _csv(sweep_report, "convergence_per_seed").sort_values(["label", "seed"])
+    per_seed = _csv(sweep_report, "convergence_per_seed").sort_values(["method", "seed"])
     assert per_seed["target"].tolist() == pytest.approx([4.41] * 6)
     assert per_seed["epochs_to_target"].tolist() == pytest.approx(
         [4.59, 4.7375, 4.990909, 2.842857, 2.3, 1.795], abs=1e-6)
@@ -95,6 +95,7 @@ def test_failed_runs_environment_and_optuna(sweep_report, store):
     md = (sweep_report["out"] / "report.md").read_text()
     assert "WARNING: runs differ in harness.hw.cpu" in md
     assert "2.06x sooner in epochs than star" in md
+    assert "structured - star = -0.250 NME points (95% CI -0.300 to -0.200), Wilcoxon p = 0.25" in md
     best = _csv(sweep_report, "optuna_best_trials")
     assert (best.iloc[0]["number"], best.iloc[0]["value"]) == (0, pytest.approx(7.4))  # 10 - 3 - 100 * 0.001 + 0.5
     states = _csv(sweep_report, "optuna_trial_states").set_index("state")["trials"]
