@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import check_scores, clean_keypoints, weighted_reduce, work_dtype
+from .common import check_scores, clean_keypoints, column_sums, weighted_reduce, work_dtype
 
 __all__ = ["COORD_LOSSES", "SoftArgmaxLoss", "soft_argmax", "softargmax_loss"]
 
@@ -34,7 +34,7 @@ def soft_argmax(scores: Tensor, beta: float = 1.0) -> Tensor:
     # Marginals first: two small dot products instead of two (B, K, H, W) products.
     cols = torch.arange(w, dtype=x.dtype, device=x.device)
     rows = torch.arange(h, dtype=x.dtype, device=x.device)
-    return torch.stack([prob.sum(-2) @ cols, prob.sum(-1) @ rows], -1)
+    return torch.stack([column_sums(prob) @ cols, prob.sum(-1) @ rows], -1)
 
 
 def softargmax_loss(

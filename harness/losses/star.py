@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import check_scores, clean_keypoints, weighted_reduce, work_dtype
+from .common import bilinear_form, check_scores, clean_keypoints, column_sums, weighted_reduce, work_dtype
 from .eig2x2 import sym2x2_eig
 
 __all__ = ["STAR_NORMALIZE", "STARLoss", "heatmap_moments", "star_loss"]
@@ -36,9 +36,9 @@ def _to_distribution(x: Tensor, normalize: str) -> Tensor:
     if normalize == "softmax":
         return torch.softmax(flat, -1).view_as(x)
     if normalize == "relu_instance_norm":
-        mean = flat.mean(-1, keepdim=True)
-        var = flat.var(-1, unbiased=False, keepdim=True)
-        flat = F.relu((flat - mean) / (var + _VAR_EPS).sqrt())
+        # relu((x - mean) / sqrt(var + 1e-5)) / sum(...) = relu(x - mean) / sum(relu(x - mean)):
+        # the positive std cancels, so the variance pass and its backward are skipped.
+        flat = F.relu(flat - flat.mean(-1, keepdim=True))
     elif normalize != "none":
         raise ValueError(f"normalize must be one of {STAR_NORMALIZE}, got {normalize!r}")
     total = flat.sum(-1, keepdim=True)
@@ -57,10 +57,10 @@ def heatmap_moments(prob: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tenso
     the mean directly (not E[x^2] - mu^2, which cancels badly for sharp maps in float32).
     """
     u, v = _axis(prob.shape[-1], prob), _axis(prob.shape[-2], prob)
-    px, py = prob.sum(-2), prob.sum(-1)
+    px, py = column_sums(prob), prob.sum(-1)
     mu_x, mu_y = px @ u, py @ v
     du, dv = u - mu_x.unsqueeze(-1), v - mu_y.unsqueeze(-1)
-    s_xy = (dv.unsqueeze(-2) @ prob @ du.unsqueeze(-1))[..., 0, 0]
+    s_xy = bilinear_form(dv, prob, du)
     return mu_x, mu_y, (px * du.square()).sum(-1), s_xy, (py * dv.square()).sum(-1)
 
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .common import grid_offsets
+from .common import bilinear_form, grid_offsets
 from .eig2x2 import sym2x2_eig
 
 __all__ = [
@@ -70,8 +70,7 @@ class SeparableTarget:
     cols: Tensor
 
     def expect(self, scores: Tensor) -> Tensor:
-        # (B,K,1,H) @ (B,K,H,W) @ (B,K,W,1): one pass over the scores, no (B,K,H,W) product.
-        return (self.rows.unsqueeze(-2) @ scores @ self.cols.unsqueeze(-1))[..., 0, 0]
+        return bilinear_form(self.rows, scores, self.cols)
 
     def subtract_from(self, grad: Tensor) -> None:
         grad.addcmul_(self.rows.unsqueeze(-1), self.cols.unsqueeze(-2), value=-1.0)
@@ -191,7 +190,7 @@ def image_aware_target(
     iso = gaussian_target(keypoints, height, width, sigma)
     win = gaussian_target(keypoints, height, width, window or 2.0 * sigma)
     field = _structure_field(image, height, width, keypoints.dtype)
-    # (B,K,1,H) @ (B,1,H,W) -> per-landmark windowed sums of each field channel.
+    # Windowed sums of each field channel around every landmark of the image.
     j = torch.stack([win.expect(field[:, i : i + 1].expand(-1, keypoints.shape[1], -1, -1)) for i in range(3)], -1)
     l1, l2, cos_t, sin_t = sym2x2_eig(j[..., 0], j[..., 1], j[..., 2])
     coherence = ((l1 - l2) / (l1 + l2).clamp_min(torch.finfo(j.dtype).tiny)).square()

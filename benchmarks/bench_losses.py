@@ -1,0 +1,124 @@
+"""Forward + backward time and peak memory of every loss, and decoder time, on CPU.
+
+    python benchmarks/bench_losses.py                 # B=32, K=98, 64x64, 2 threads
+    python benchmarks/bench_losses.py --repeats 5 --batch 8
+
+Time: median of ``--repeats`` timed runs after ``--warmup`` untimed ones, the cases
+interleaved round-robin so that load from other processes hits every case alike.
+Memory: peak of the torch CPU allocator during one forward + backward, from the
+PyTorch profiler's memory events (``profile_memory=True``: allocations and frees in
+order, cumulated), above what was allocated before the call; the scores and their
+gradient buffer are counted. tracemalloc is not used: it does not see torch's allocator.
+Every ratio is against soft-argmax measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from harness.decoding import DECODERS, decode_heatmaps
+from harness.losses import (
+    softargmax_loss,
+    star_loss,
+    structured_loss,
+    structured_loss_per_keypoint,
+)
+from harness.losses.targets import gaussian_target, image_aware_target
+
+
+def loss_cases(kp: torch.Tensor, image: torch.Tensor, height: int, width: int) -> dict[str, Callable]:
+    heat_target = gaussian_target(kp, height, width, 1.5).dense() * 2 * torch.pi * 1.5**2  # peak ~1, MMPose-like
+    return {
+        "softargmax (l1, beta 1)": lambda s: softargmax_loss(s, kp),
+        "structured l2 nearest (fused)": lambda s: structured_loss(s, kp),
+        "structured l2 bilinear (fused)": lambda s: structured_loss(s, kp, target="bilinear"),
+        "structured l2 gaussian s=1 (fused)": lambda s: structured_loss(s, kp, target="gaussian", sigma=1.0),
+        "structured smooth_l1 gaussian (fused)": lambda s: structured_loss(
+            s, kp, margin="smooth_l1", target="gaussian", sigma=1.0
+        ),
+        "structured l2 image-aware (fused, incl. label)": lambda s: structured_loss(
+            s, kp, target=image_aware_target(kp, image, height, width, sigma=1.0).prob
+        ),
+        "structured l2 nearest (plain autograd)": lambda s: structured_loss_per_keypoint(s, kp, fused=False).mean(),
+        "structured l2 gaussian (plain autograd)": lambda s: structured_loss_per_keypoint(
+            s, kp, target="gaussian", sigma=1.0, fused=False
+        ).mean(),
+        "STAR (relu_instance_norm)": lambda s: star_loss(s, kp),
+        "heatmap MSE (precomputed target)": lambda s: F.mse_loss(s, heat_target),
+    }
+
+
+def _interleaved_medians(cases: dict[str, Callable[[], None]], warmup: int, repeats: int) -> dict[str, float]:
+    """Median ms per case; repeats go round-robin so load changes on a shared machine hit every case alike."""
+    for fn in cases.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+def _peak_mib(fn: Callable[[], None]) -> float:
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    level = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        level += event.self_cpu_memory_usage
+        peak = max(peak, level)
+    return peak / 2**20
+
+
+def bench(args: argparse.Namespace) -> list[tuple[str, str, float, float]]:
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    raw = torch.randn(args.batch, args.keypoints, args.size, args.size, generator=gen)
+    kp = torch.rand(args.batch, args.keypoints, 2, generator=gen) * (args.size - 1)
+    image = torch.rand(args.batch, 3, 4 * args.size, 4 * args.size, generator=gen)
+    steps, resets = {}, {}
+    for name, loss in loss_cases(kp, image, args.size, args.size).items():
+        scores = raw.clone().requires_grad_()
+        resets[name] = lambda scores=scores: setattr(scores, "grad", None)
+        steps[name] = lambda loss=loss, scores=scores: loss(scores).backward()
+    timed = {name: (lambda n=name: (resets[n](), steps[n]())) for name in steps}
+    options = {"local_softargmax": dict(radius=2), "softargmax": dict(beta=1.0)}
+    decoders = {m: (lambda m=m: decode_heatmaps(raw, m, **options.get(m, {}))) for m in DECODERS}
+    loss_ms = _interleaved_medians(timed, args.warmup, args.repeats)
+    dec_ms = _interleaved_medians(decoders, args.warmup, args.repeats)
+    rows = []
+    for name in steps:
+        resets[name]()  # the previous gradient is freed before, not during, the measured step
+        rows.append(("loss", name, loss_ms[name], _peak_mib(steps[name])))
+    rows += [("decoder", m, dec_ms[m], _peak_mib(fn)) for m, fn in decoders.items()]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--keypoints", type=int, default=98)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    rows = bench(args)
+    base = rows[0][2]  # the soft-argmax loss step; decoders are shown against it too
+    print(f"B={args.batch} K={args.keypoints} {args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, "
+          f"median of {args.repeats} interleaved runs after {args.warmup} warm-up")
+    print(f"| {'kind':<7} | {'what':<47} | {'ms':>7} | {'x soft-argmax':>13} | {'peak MiB':>8} |")
+    print(f"|{'-' * 9}|{'-' * 49}|{'-' * 9}|{'-' * 15}|{'-' * 10}|")
+    for kind, name, ms, mib in rows:
+        print(f"| {kind:<7} | {name:<47} | {ms:7.1f} | {ms / base:13.2f} | {mib:8.1f} |")
+
+
+if __name__ == "__main__":
+    main()
