@@ -73,7 +73,15 @@ class Records:
 
 
 def open_client(tracking_uri: str) -> MlflowClient:
-    """A client bound to ``tracking_uri`` (never touches the global MLflow state)."""
+    """A client bound to ``tracking_uri`` (never touches the global MLflow state).
+
+    A ``sqlite:///`` file that does not exist is an error: MLflow would silently create an
+    empty store, and a report must not write a database nobody asked for.
+    """
+    if tracking_uri.startswith("sqlite:///"):
+        path = Path(tracking_uri[len("sqlite:///"):])
+        if str(path) != ":memory:" and not path.is_file():
+            raise RecordsError(f"no MLflow store at {path} (tracking URI {tracking_uri})")
     return MlflowClient(tracking_uri=tracking_uri)
 
 

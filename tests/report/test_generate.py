@@ -130,3 +130,18 @@ def test_bad_input_exits_2_with_one_line(store, tmp_path, capsys, args, message)
     rc = main(["report", "generate", "--tracking-uri", store["uri"], "--out", str(tmp_path / "r"), *args])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and message in err and "\n" not in err
+
+
+def test_default_store_missing_is_reported_not_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["report", "generate", "--experiment", "harness"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == "harness report: no MLflow store at mlruns.db (tracking URI sqlite:///mlruns.db)"
+    assert not (tmp_path / "mlruns.db").exists()
+
+
+def test_help_has_a_copy_paste_example(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "generate", "--help"])
+    assert stop.value.code == 0 and "harness report generate --sweep sweeps/demo.yaml" in capsys.readouterr().out
+
