@@ -65,6 +65,10 @@ def _run(args: argparse.Namespace) -> int:
     from harness.sweep.progress import Progress
     from harness.sweep.status import format_status
 
+    import optuna
+
+    # Optuna logs "Using an existing study" once per worker and poll; keep warnings only.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.workers:
         spec = dataclasses.replace(
             spec, resources=dataclasses.replace(spec.resources, workers=args.workers))

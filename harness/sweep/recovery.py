@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import warnings
 import time
 from pathlib import Path
 from typing import Any
@@ -118,14 +119,24 @@ def recover_stale(study: optuna.Study, *, host: str, heartbeat_dir: Path, grace_
     """Fail stale trials, re-queue them (bounded), and return the trials that were failed."""
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     storage = study._storage  # Optuna's own fail_stale_trials works on it too
+    with warnings.catch_warnings():
+        # fail_stale_trials and the retry callback are "experimental" since Optuna 2.8/2.9.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _recover(study, storage, running, host=host, heartbeat_dir=heartbeat_dir,
+                        grace_period=grace_period, max_retry=max_retry,
+                        now=time.time() if now is None else now)
+
+
+def _recover(study: optuna.Study, storage: optuna.storages.BaseStorage,
+             running: list[FrozenTrial], *, host: str, heartbeat_dir: Path, grace_period: float,
+             max_retry: int, now: float) -> list[FrozenTrial]:
     # On RDB, Optuna's heartbeat finds trials that stopped beating on any machine.
     fail_stale_trials(study)
     failed = [t for t in running
               if storage.get_trial(t._trial_id).state == TrialState.FAIL]
     still = [t for t in running if t not in failed]
     for t in find_stale(still, study_name=study.study_name, host=host,
-                        heartbeat_dir=heartbeat_dir, grace_period=grace_period,
-                        now=time.time() if now is None else now):
+                        heartbeat_dir=heartbeat_dir, grace_period=grace_period, now=now):
         try:
             if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
                 continue

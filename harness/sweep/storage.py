@@ -15,10 +15,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.util
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
+from optuna.exceptions import ExperimentalWarning
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
@@ -35,10 +38,21 @@ def default_storage_url(work_dir: str | Path) -> str:
     return f"{JOURNAL_PREFIX}{Path(work_dir).resolve() / 'optuna.journal'}"
 
 
+def _pg_driver(url: str) -> str:
+    """Name psycopg2 in a bare ``postgresql://`` URL when psycopg (3) is not installed.
+
+    SQLAlchemy >= 2.1 maps the bare scheme to psycopg 3; the project ships psycopg2-binary.
+    """
+    scheme, rest = url.split("://", 1)
+    if scheme not in ("postgresql", "postgres") or importlib.util.find_spec("psycopg"):
+        return url
+    return f"postgresql+psycopg2://{rest}"
+
+
 def normalize_url(url: str, *, base: str | Path) -> str:
     """Make a storage URL absolute: a bare path is a journal file relative to ``base``."""
     if url.split(":", 1)[0].split("+", 1)[0] in _RDB_SCHEMES and "://" in url:
-        return url
+        return _pg_driver(url)
     path = url[len(JOURNAL_PREFIX):] if url.startswith(JOURNAL_PREFIX) else url
     return f"{JOURNAL_PREFIX}{(Path(base) / path).resolve()}"
 
@@ -53,7 +67,8 @@ def journal_path(url: str) -> Path:
 
 def redact(url: str) -> str:
     """Hide the password of ``scheme://user:password@host``; other URLs are unchanged."""
-    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+    # Greedy up to the last "@" before the path: passwords may contain "@".
+    return re.sub(r"(://[^:/@]+:)[^/]*(@)", r"\1***\2", url)
 
 
 def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 90,
@@ -71,11 +86,14 @@ def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 
     if url.startswith("sqlite"):
         # Parallel writers wait for SQLite's lock instead of failing at once.
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    return RDBStorage(
-        url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-        grace_period=grace_period,
-        heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
-    )
+    with warnings.catch_warnings():
+        # Heartbeats and the retry callback have been "experimental" since Optuna 2.8.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
+        )
 
 
 @contextlib.contextmanager

@@ -41,3 +41,57 @@ def write_spec(root: Path):
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
     return write
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL cluster on 127.0.0.1, run as the ``postgres`` user.
+
+    Skips unless Debian's postgresql is installed (``apt-get install -y postgresql``,
+    which .ci/run does) and the suite runs as root or as ``postgres``.
+    """
+    import glob
+    import os
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    hint = "install Debian's postgresql (`apt-get install -y postgresql`) to run it"
+    if not bins:
+        pytest.skip(f"no PostgreSQL server here: {hint}")
+    try:
+        user = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.skip(f"no `postgres` user: {hint}")
+    if os.geteuid() not in (0, user.pw_uid):
+        pytest.skip("the PostgreSQL test starts a cluster as `postgres`: run the suite as root")
+    bindir = Path(bins[-1]).parent
+    # Not under tmp_path: pytest's temp root is 0700 root, which `postgres` cannot enter.
+    base = Path(tempfile.mkdtemp(prefix="harness-pg-"))
+    data = base / "data"
+    os.chown(base, user.pw_uid, user.pw_gid)
+    as_pg = [] if os.geteuid() == user.pw_uid else ["runuser", "-u", "postgres", "--"]
+    runuser = shutil.which("runuser")
+    if as_pg and runuser is None:
+        pytest.skip("runuser (util-linux) is needed to start PostgreSQL as `postgres`")
+    port = _free_port()
+    run = lambda *cmd: subprocess.run([*as_pg, *cmd], check=True, capture_output=True)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+        f"-h 127.0.0.1 -p {port} -k {base}", "start")
+    try:
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna")
+        yield f"postgresql://postgres:unused@127.0.0.1:{port}/optuna"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
