@@ -35,6 +35,8 @@ def split_usable(runs: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFram
     why[(why == "") & ~runs["run_id"].isin(with_history)] = "no val/nme history"
     reason = runs["reason"].fillna("")
     why = why.where(reason == "", why + " (" + reason + ")")
+    # The pruning hook raises TrialPruned, which the trainer records as a FAILED run.
+    why[reason.str.startswith("TrialPruned")] = "pruned (" + reason + ")"
     excluded = runs.loc[why != "", ["run_id", "dataset", "label", "seed", "status"]].copy()
     excluded["why"] = why[why != ""]
     return runs[why == ""].copy(), excluded.reset_index(drop=True)

@@ -3,7 +3,7 @@
 Values are chosen so every expected number in the tests can be worked out by hand
 (see the comments in test_generate.py). Experiments:
   main       - sweep "demo": parent run + 6 finished children (star, structured x seeds 0-2)
-               + 1 failed child; predictions artifacts; WFLW subsets; an Optuna study.
+               + 1 failed and 1 pruned child; predictions artifacts; WFLW subsets; an Optuna study.
   single     - one seed per method (no CI possible).
   nometrics  - training runs with tags but no metrics.
 """
@@ -110,6 +110,10 @@ def store(tmp_path_factory) -> dict:
     failed = client.create_run(main, run_name="structured-s3", tags=_tags("structured", 3, "demo", pid)
                                | {"harness.reason": "\x1b[1mdiverged\x1b[0m: NaN loss at epoch 2"})
     client.set_terminated(failed.info.run_id, "FAILED")
+    pruned = client.create_run(main, run_name="star-s4", tags=_tags("star", 4, "demo", pid)
+                               | {"harness.error": "TrialPruned: trial 7 pruned at epoch 2"})
+    client.log_batch(pruned.info.run_id, metrics=[Metric("val/nme", v, 0, e) for e, v in ((1, 12.0), (2, 11.0))])
+    client.set_terminated(pruned.info.run_id, "FAILED")
     client.set_terminated(pid, "FINISHED")
 
     single = client.create_experiment("single", artifact_location=f"{art}/single")

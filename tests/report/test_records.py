@@ -8,11 +8,11 @@ from harness.report.published import published_frame
 def test_load_records_reads_the_contract(store):
     client = records.open_client(store["uri"])
     recs = records.load_records(client, "main", sweep="demo")
-    assert len(recs.runs) == 7  # 6 finished + 1 failed child; the parent is not a training run
+    assert len(recs.runs) == 8  # 6 finished + failed + pruned; the parent is not a training run
     assert set(recs.runs["label"]) == {"star", "structured"}
     assert recs.parent is not None and recs.parent.info.run_id == store["parent"]
-    # 6 runs x 5 epochs x (val/nme, train/loss, time/elapsed_seconds)
-    assert len(recs.history) == 90
+    # 6 runs x 5 epochs x (val/nme, train/loss, time/elapsed_seconds) + 2 epochs of the pruned one
+    assert len(recs.history) == 92
     assert len(recs.images) == 6 * 4
     star = recs.landmarks.merge(recs.runs[["run_id", "label"]])
     # every point of star's images is off by nme * d, so each landmark's error is mean(4,5,6,7)
