@@ -92,12 +92,13 @@ def landmark_figure(landmarks: pd.DataFrame, mean_face: np.ndarray, title: str) 
     labels = sorted(landmarks["label"].unique())
     fig = Figure(figsize=(3.2 * len(labels) + 0.8, 3.6))
     per = landmarks.groupby(["label", "landmark"])["error"].mean()
-    vmax = float(per.max()) if len(per) else 1.0
+    # Colour spans the observed range (not 0..max) so that differences between points show.
+    vmin, vmax = (float(per.min()), float(per.max())) if len(per) else (0.0, 1.0)
     axes = fig.subplots(1, len(labels), squeeze=False)[0]
     for ax, label in zip(axes, labels):
         err = per.loc[label].reindex(range(len(mean_face))).to_numpy()
         points = ax.scatter(mean_face[:, 0], mean_face[:, 1], c=err, s=10 + 60 * err / vmax,
-                            cmap="viridis", vmin=0, vmax=vmax)
+                            cmap="viridis", vmin=vmin, vmax=max(vmax, vmin + 1e-9))
         ax.set_title(f"{label}\nmean {np.nanmean(err):.2f}%", fontsize=9)
         ax.invert_yaxis()  # image coordinates: y grows downwards
         ax.set_aspect("equal")

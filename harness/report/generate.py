@@ -131,6 +131,8 @@ def generate_report(request: ReportRequest) -> ReportResult:
     analysis = analyse(records, request.baseline, request.target)
     parent = records.parent or _single_sweep_parent(client, request.experiment, analysis.usable)
     study = optuna_section(parent)
+    if parent is None and request.sweep:
+        study.notes.append(f"no parent run (harness.kind=sweep) for sweep {request.sweep!r}: no Optuna section")
     report = sections.build_report(analysis, study, request)
     files = write_report(report, request.out)
     logged_to = None

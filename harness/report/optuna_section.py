@@ -68,8 +68,7 @@ def _plot(func, study) -> object:
 def optuna_section(parent, top: int = 10) -> OptunaSection:
     """Read the study named on ``parent`` (an MLflow run, may be None) and summarise it."""
     section = OptunaSection()
-    if parent is None:
-        section.notes.append("no sweep parent run: no Optuna study to show")
+    if parent is None:  # not a sweep: nothing to say
         return section
     storage, name = _lookup(parent, "optuna.storage"), _lookup(parent, "optuna.study")
     if not storage or not name:

@@ -63,9 +63,9 @@ def _speedup_sentences(conv: pd.DataFrame, baseline: str) -> list[str]:
             continue
         ci = ("" if np.isnan(row.speedup_epochs_ci_low)
               else f" (95% bootstrap CI {row.speedup_epochs_ci_low:.2f}-{row.speedup_epochs_ci_high:.2f})")
-        secs = "" if np.isnan(row.speedup_seconds) else f"; in wall-clock seconds {row.speedup_seconds:.2f}x"
-        out.append(f"{row.dataset}/{row.method} reaches {row.target_nme:.3g}% val NME "
-                   f"{row.speedup_epochs:.2f}x sooner in epochs than {baseline}{ci}{secs}. "
+        secs = "" if np.isnan(row.speedup_seconds) else f", {row.speedup_seconds:.2f}x in training seconds"
+        out.append(f"{row.dataset}/{row.method} vs {baseline}, speed-up to {row.target_nme:.3g}% val NME: "
+                   f"{row.speedup_epochs:.2f}x in epochs{ci}{secs} (above 1 = faster than {baseline}). "
                    f"[The paper's own-end-point reading would say {row.speedup_own_5pct_misleading:.2f}x.]")
     return out
 

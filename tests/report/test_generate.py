@@ -95,7 +95,7 @@ def test_failed_runs_environment_and_optuna(sweep_report, store):
                                        "status FAILED (diverged: NaN loss at epoch 2)"]
     md = (sweep_report["out"] / "report.md").read_text()
     assert "WARNING: runs differ in harness.hw.cpu" in md
-    assert "2.06x sooner in epochs than star" in md
+    assert "structured vs star, speed-up to 4.41% val NME: 2.06x in epochs (95% bootstrap CI" in md
     assert "structured - star = -0.250 NME points (95% CI -0.300 to -0.200), Wilcoxon p = 0.25" in md
     best = _csv(sweep_report, "optuna_best_trials")
     assert (best.iloc[0]["number"], best.iloc[0]["value"]) == (0, pytest.approx(7.4))  # 10 - 3 - 100 * 0.001 + 0.5

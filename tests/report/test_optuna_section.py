@@ -27,7 +27,6 @@ def test_journal_storage_is_read(tmp_path):
 
 
 @pytest.mark.parametrize("parent, note", [
-    (None, "no sweep parent run"),
     (_parent(), "records no optuna.storage"),
     (_parent({"optuna.storage": "postgresql://u:***@h/db", "optuna.study": "s"}), "storage redacted"),
     (_parent({"optuna.storage": "journal:/nonexistent/optuna.journal", "optuna.study": "s"}), "could not be read"),
@@ -35,6 +34,11 @@ def test_journal_storage_is_read(tmp_path):
 def test_missing_study_is_a_note_not_an_error(parent, note):
     section = optuna_section(parent)
     assert not section.tables and not section.figures and note in section.notes[0]
+
+
+def test_no_parent_no_section():
+    section = optuna_section(None)
+    assert not section.tables and not section.figures and not section.notes
 
 
 def test_redact_hides_the_password():
