@@ -114,6 +114,7 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
         "excluded_runs": excluded,
         "environment": _fingerprint_table(records.fingerprints, usable["run_id"]),
     }
+    out["headline"] = tables.headline_table(out["summary"], out["paired_seeds"], out["convergence"])
     return Analysis(records, usable, per, base, rule, out, notes + target_notes)
 
 

@@ -115,6 +115,10 @@ def build_report(analysis, study, request) -> Report:
              *analysis.notes]
     p_floor = 2.0 / 2 ** int(n_seeds.max())
     sections = [
+        Section("Headline", [
+            f"Test NME (percent, mean and 95% t-CI over seeds), its paired difference with {base} "
+            "(negative = better) and the convergence speed-up to the target below (above 1 = faster). "
+            "Sections 1 to 3 say how each number is computed."], ["headline"]),
         Section("1. Summary per data set", [
             "Test NME in percent: mean over seeds with a 95% Student-t interval; FR, AUC and best "
             "(lowest val NME) epoch are means over seeds. Published rows are quoted from the papers "

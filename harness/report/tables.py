@@ -15,7 +15,7 @@ from harness.report.records import SUBSETS
 __all__ = [
     "DEFAULT_BASELINES", "split_usable", "select_configs", "pick_baseline", "per_run",
     "add_targets", "summary_table", "paired_table", "per_image_table", "convergence_table",
-    "subset_table",
+    "subset_table", "headline_table",
 ]
 
 # The paper's main baseline first (method.md section 3), then the other soft-argmax ones.
@@ -228,3 +228,14 @@ def subset_table(usable: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     table = usable.groupby(["dataset", "label"], sort=True)[cols].mean().reset_index()
     return table.rename(columns={c: c.split("_", 1)[1] for c in cols} | {"label": "method"})
+
+
+def headline_table(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFrame) -> pd.DataFrame:
+    """One row per measured (data set, method): NME with CI, paired difference, speed-up."""
+    keys = ["dataset", "method"]
+    measured = summary[summary["source"] == "measured"][keys + ["n_seeds", "nme", "nme_ci_low", "nme_ci_high"]]
+    diff_cols = ["nme_diff", "nme_diff_ci_low", "nme_diff_ci_high", "wilcoxon_p"]
+    speed_cols = ["speedup_epochs", "speedup_epochs_ci_low", "speedup_epochs_ci_high", "speedup_seconds"]
+    out = measured.merge(paired[keys + diff_cols] if not paired.empty else pd.DataFrame(columns=keys + diff_cols),
+                         on=keys, how="left")
+    return out.merge(convergence[keys + speed_cols], on=keys, how="left")

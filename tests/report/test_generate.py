@@ -89,6 +89,16 @@ def test_convergence_to_a_fixed_target(sweep_report):
     assert "baseline" in conv["target_rule"]
 
 
+def test_headline_joins_the_three_comparisons(sweep_report):
+    head = _csv(sweep_report, "headline").set_index("method")
+    assert list(head.index) == ["star", "structured"]
+    ours = head.loc["structured"]
+    assert (ours["nme"], ours["nme_diff"], ours["wilcoxon_p"]) == (
+        pytest.approx(4.05), pytest.approx(-0.25), pytest.approx(0.25))
+    assert ours["speedup_epochs"] == pytest.approx((4.59 + 4.7375 + 4 + 1.09 / 1.1) / (2 + 0.59 / 0.7 + 2.3 + 1.795))
+    assert math.isnan(head.loc["star", "nme_diff"])  # the baseline has no difference with itself
+
+
 def test_failed_runs_environment_and_optuna(sweep_report, store):
     excluded = _csv(sweep_report, "excluded_runs")
     assert sorted(excluded["why"]) == ["pruned (TrialPruned: trial 7 pruned at epoch 2)",
