@@ -60,12 +60,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     import dataclasses
 
+    import optuna
+
     from harness.sweep.launchers import plan_slots
     from harness.sweep.orchestrator import run_sweep
     from harness.sweep.progress import Progress
     from harness.sweep.status import format_status
-
-    import optuna
 
     # Optuna logs "Using an existing study" once per worker and poll; keep warnings only.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -78,17 +78,21 @@ def _run(args: argparse.Namespace) -> int:
         storage = f"journal:{scratch}/optuna.journal" if args.dry_run else args.storage
         ctx = _context(spec, storage, launcher="dry-run" if args.dry_run else "subprocess",
                        deadline=deadline)
+        if args.dry_run:
+            ctx = dataclasses.replace(ctx, work_dir=Path(scratch) / "work")
         slots = plan_slots(spec.resources, cpu_count=os.cpu_count() or 1)
         logging.getLogger("harness.sweep").info(
             "sweep %s: %d worker(s); MLflow %s (experiment %r)", spec.name, len(slots),
             ctx.tracking_uri, ctx.experiment)
         with Progress(spec.name, workers=len(slots), tty=sys.stdout.isatty()) as progress:
             status = run_sweep(ctx, slots, on_status=progress)
+    if args.dry_run:
+        print(f"dry run: {status.counts['FAIL']} trials would train; nothing was trained or recorded")
+        return 0
     print(format_status(status, title=f"sweep {spec.name}"))
-    if not args.dry_run:
-        print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} "
-              "--host 127.0.0.1")
-        print(f"optuna-dashboard: optuna-dashboard {ctx.storage_url.removeprefix('journal:')}")
+    print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} "
+          "--host 127.0.0.1")
+    print(f"optuna-dashboard: optuna-dashboard {ctx.storage_url.removeprefix('journal:')}")
     return 0 if status.n_left == 0 else 1
 
 

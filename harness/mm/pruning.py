@@ -31,9 +31,10 @@ __all__ = ["TrialPruned", "OptunaPruningHook", "open_storage"]
 class TrialPruned(optuna.TrialPruned):
     """Raised on every rank when the trial is pruned; the worker exits with PRUNED."""
 
-    # Read by harness.train.worker/runner (harness.mm must not import harness.train).
+    # Read by harness.train.worker (harness.mm must not import harness.train). The MLflow
+    # run ends FAILED with error "TrialPruned: ..." (what reports look for); the sweep also
+    # tags it optuna.state=PRUNED.
     exit_code = 4  # harness.train.request.ExitCode.PRUNED
-    mlflow_status = "KILLED"  # stopped on purpose; not a failure, not a finished curve
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -94,42 +94,48 @@ def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRe
     )
 
 
+def _outcome(code: int, value: float | None) -> tuple[TrialState, str | None]:
+    """Optuna state and failure reason of a trainer exit code (and the objective read back)."""
+    if code == ExitCode.OK and value is not None:
+        return TrialState.COMPLETE, None
+    if code == ExitCode.PRUNED:
+        return TrialState.PRUNED, None
+    if code == ExitCode.OK:
+        return TrialState.FAIL, "no_metric"
+    return TrialState.FAIL, FAILURES.get(code) or (f"killed:{-code}" if code < 0 else f"exit:{code}")
+
+
 def _finish(ctx: SweepContext, study: optuna.Study, trial: optuna.Trial, code: int,
             log_path: Path, client: MlflowClient | None) -> TrialState:
     """Tell Optuna how the trial ended; the objective is read back from its MLflow run."""
-    spec = ctx.spec
-    value, run_id = None, None
-    if client is not None:
-        exp_id = mlflow_parent.experiment_id(client, ctx.experiment)
-        runs = mlflow_parent.child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
-                                        trial_number=trial.number)
-        if runs:
-            run_id = max(runs, key=lambda r: r.info.start_time).info.run_id
-            trial.set_user_attr("mlflow_run_id", run_id)
-            value = mlflow_parent.read_objective(client, run_id, spec.objective.metric,
-                                                 reduce=spec.objective.reduce,
-                                                 direction=spec.objective.direction)
     trial.set_user_attr("harness.exit_code", code)
-    if client is None:  # dry run: nothing trained, the in-memory study is thrown away
+    if client is None:  # dry run: nothing trained, and the scratch study is thrown away
         trial.set_user_attr("harness.failure", "dry-run")
         study.tell(trial, state=TrialState.FAIL)
         return TrialState.FAIL
-    if code == ExitCode.OK and value is not None:
-        study.tell(trial, value)
-        return TrialState.COMPLETE
-    if code == ExitCode.PRUNED:
-        study.tell(trial, state=TrialState.PRUNED)
-        return TrialState.PRUNED
-    reason = ("no_metric" if code == ExitCode.OK else FAILURES.get(code)
-              or (f"killed:{-code}" if code < 0 else f"exit:{code}"))
-    trial.set_user_attr("harness.failure", reason)
-    trial.set_user_attr("harness.error", _tail(log_path))
-    # A trainer that died hard leaves its run RUNNING; close it as FAILED.
-    mlflow_parent.fail_child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
-                                  trial_number=trial.number, reason=reason)
-    study.tell(trial, state=TrialState.FAIL)
-    _log.warning("trial %d failed (%s); see %s", trial.number, reason, log_path)
-    return TrialState.FAIL
+    spec = ctx.spec
+    exp_id = mlflow_parent.experiment_id(client, ctx.experiment)
+    runs = mlflow_parent.child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
+                                    trial_number=trial.number)
+    run_id = max(runs, key=lambda r: r.info.start_time).info.run_id if runs else None
+    value = None
+    if run_id is not None:
+        trial.set_user_attr("mlflow_run_id", run_id)
+        value = mlflow_parent.read_objective(client, run_id, spec.objective.metric,
+                                             reduce=spec.objective.reduce,
+                                             direction=spec.objective.direction)
+    state, reason = _outcome(code, value)
+    if reason is not None:
+        trial.set_user_attr("harness.failure", reason)
+        trial.set_user_attr("harness.error", _tail(log_path))
+        # A trainer that died hard leaves its run RUNNING; close it as FAILED.
+        mlflow_parent.fail_child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
+                                      trial_number=trial.number, reason=reason)
+        _log.warning("trial %d failed (%s); see %s", trial.number, reason, log_path)
+    if run_id is not None:
+        client.set_tag(run_id, "optuna.state", state.name)
+    study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+    return state
 
 
 def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
