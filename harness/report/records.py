@@ -30,9 +30,9 @@ HISTORY_KEYS = ("val/nme", "val/fr", "val/auc", "train/loss", "time/elapsed_seco
 SUBSETS = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
 FINAL_KEYS = ("test/nme", "test/fr", "test/auc") + tuple(f"test/nme_{s}" for s in SUBSETS)
 PREDICTIONS = "predictions/test_predictions.npz"
-# The contract does not fix how a pruned or failed trial states its reason; these are read
-# in order, first one present wins (tolerant on purpose while the sweep side is written).
-REASON_TAGS = ("harness.reason", "harness.failure", "harness.error", "harness.state", "optuna.state")
+# Why a run failed: the orchestrator tags ``harness.failure`` on trials it gave up on, the
+# trainer ``harness.error`` (exception, incl. TrialPruned); first one present wins.
+REASON_TAGS = ("harness.failure", "harness.error", "harness.reason")
 # Environment fingerprint: the provenance tags harness.tracking sets on every training run.
 FINGERPRINT_PREFIXES = ("mlflow.source.git.commit", "harness.git_", "harness.version.", "harness.hw.")
 _TAG_COLUMNS = {

@@ -33,10 +33,11 @@ def split_usable(runs: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFram
     why[runs["status"] != "FINISHED"] = "status " + runs["status"].astype(str)
     why[(why == "") & ~np.isfinite(runs["test/nme"].astype(float))] = "no test/nme metric"
     why[(why == "") & ~runs["run_id"].isin(with_history)] = "no val/nme history"
-    reason = runs["reason"].fillna("")
-    why = why.where(reason == "", why + " (" + reason + ")")
+    # A reason only explains an exclusion: a resumed run that finished may keep a stale tag.
+    reason, failed = runs["reason"].fillna(""), why != ""
+    why[failed & (reason != "")] = why + " (" + reason + ")"
     # The pruning hook raises TrialPruned, which the trainer records as a FAILED run.
-    why[reason.str.startswith("TrialPruned")] = "pruned (" + reason + ")"
+    why[failed & reason.str.startswith("TrialPruned")] = "pruned (" + reason + ")"
     excluded = runs.loc[why != "", ["run_id", "dataset", "label", "seed", "status"]].copy()
     excluded["why"] = why[why != ""]
     return runs[why == ""].copy(), excluded.reset_index(drop=True)

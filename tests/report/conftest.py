@@ -108,7 +108,7 @@ def store(tmp_path_factory) -> dict:
         for seed in SEEDS:
             _train_run(client, main, method, seed, root, sweep="demo", parent=pid)
     failed = client.create_run(main, run_name="structured-s3", tags=_tags("structured", 3, "demo", pid)
-                               | {"harness.reason": "\x1b[1mdiverged\x1b[0m: NaN loss at epoch 2"})
+                               | {"harness.failure": "\x1b[1mdiverged\x1b[0m: NaN loss at epoch 2"})
     client.set_terminated(failed.info.run_id, "FAILED")
     pruned = client.create_run(main, run_name="star-s4", tags=_tags("star", 4, "demo", pid)
                                | {"harness.error": "TrialPruned: trial 7 pruned at epoch 2"})

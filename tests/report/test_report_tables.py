@@ -39,3 +39,17 @@ def test_pick_baseline():
     assert tables.pick_baseline(runs, "dsnt") == "dsnt"
     with pytest.raises(ValueError, match="matches no arm/method"):
         tables.pick_baseline(runs, "star")
+
+
+def test_split_usable_explains_only_exclusions():
+    runs = pd.DataFrame({
+        "run_id": ["ok", "stale", "dead", "pruned", "empty"], "dataset": "d", "label": "m", "seed": "0",
+        "status": ["FINISHED", "FINISHED", "FAILED", "FAILED", "FINISHED"],
+        "test/nme": [4.0, 4.0, float("nan"), float("nan"), float("nan")],
+        "reason": [None, "OSError: from an earlier attempt", "diverged", "TrialPruned: at epoch 3", None],
+    })
+    history = pd.DataFrame({"run_id": ["ok", "stale", "dead", "pruned"], "key": "val/nme", "step": 1, "value": 5.0})
+    usable, excluded = tables.split_usable(runs, history)
+    assert usable["run_id"].tolist() == ["ok", "stale"]
+    assert excluded.set_index("run_id")["why"].to_dict() == {
+        "dead": "status FAILED (diverged)", "pruned": "pruned (TrialPruned: at epoch 3)", "empty": "no test/nme metric"}
