@@ -63,7 +63,8 @@ def convergence_figure(history: pd.DataFrame, runs: pd.DataFrame, x_key: str, ta
     ax.set_ylabel("val NME (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -33,7 +33,9 @@ def summary_with_published(summary: pd.DataFrame, usable: pd.DataFrame) -> pd.Da
             "threshold": pub["threshold"].map(lambda t: "" if np.isnan(t) else f"{t:g}"),
             "note": "real benchmark; not comparable to a synthetic set" if kind == "synthetic" else "",
         }))
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out["n_seeds"] = out["n_seeds"].astype("Int64")  # published rows have none; keep counts integral
+    return out
 
 
 def _threshold_percent(usable: pd.DataFrame) -> float:
@@ -78,7 +80,8 @@ def _figures(analysis) -> tuple[dict, dict[str, list[str]]]:
     marks = recs.landmarks.merge(usable[["run_id", "dataset", "label"]], on="run_id")
     for dataset, runs in usable.groupby("dataset", sort=True):
         target = float(analysis.per_run.loc[analysis.per_run["dataset"] == dataset, "target"].iloc[0])
-        for x_key, tag, unit in (("step", "epoch", "epoch"), ("time/elapsed_seconds", "seconds", "seconds")):
+        timed = recs.history.loc[recs.history["run_id"].isin(runs["run_id"]), "key"].eq("time/elapsed_seconds").any()
+        for x_key, tag, unit in (("step", "epoch", "epoch"), ("time/elapsed_seconds", "seconds", "seconds"))[:1 + timed]:
             name = f"convergence_{tag}_{dataset}"
             figs[name] = (f"{dataset}: val NME vs {unit}, mean over seeds, band = seed min-max",
                           fg.convergence_figure(recs.history, runs, x_key, target, colors, f"{dataset}: val NME vs {unit}"))
