@@ -227,7 +227,7 @@ def subset_table(usable: pd.DataFrame) -> pd.DataFrame:
     cols = [f"test/nme_{s}" for s in SUBSETS if f"test/nme_{s}" in usable]
     if not cols or usable[cols].isna().all().all():
         return pd.DataFrame()
-    table = usable.groupby(["dataset", "label"], sort=True)[cols].mean().reset_index()
+    table = usable.groupby(["dataset", "label"], sort=True)[cols].mean().dropna(how="all").reset_index()
     return table.rename(columns={c: c.split("_", 1)[1] for c in cols} | {"label": "method"})
 
 
