@@ -145,11 +145,14 @@ def prepare(ctx: SweepContext, client: MlflowClient | None) -> SweepContext:
     return dataclasses.replace(ctx, parent_run_id=parent)
 
 
-def _worker_process(ctx: SweepContext, slot: Slot, parent_pid: int, level: int) -> None:
+def _worker_process(ctx: SweepContext, slot: Slot, parent_pid: int, level: int,
+                    optuna_level: int) -> None:
     die_with_parent()  # a kill -9 of the orchestrator takes its workers along
     if os.getppid() != parent_pid:
         return
+    # A spawned process starts with default logging; carry over the orchestrator's.
     logging.basicConfig(level=level, format=f"%(asctime)s worker{slot.index} %(message)s")
+    optuna.logging.set_verbosity(optuna_level)
     run_worker(ctx, slot)
 
 
@@ -161,7 +164,8 @@ def _start_workers(ctx: SweepContext, slots: list[Slot]) -> Callable[[], bool]:
         return thread.is_alive
     mp = multiprocessing.get_context("spawn")  # fork would copy MLflow/SQLAlchemy state
     procs = [mp.Process(target=_worker_process, name=f"worker{s.index}",
-                        args=(ctx, s, os.getpid(), logging.getLogger().level)) for s in slots]
+                        args=(ctx, s, os.getpid(), logging.getLogger().level,
+                              optuna.logging.get_verbosity())) for s in slots]
     for p in procs:
         p.start()
     return lambda: any(p.is_alive() for p in procs)

@@ -89,3 +89,47 @@ def test_nop_pruner_reports_without_stopping(tmp_path: Path, study) -> None:
     _ScheduledNME.schedule = [3.0, 2.0]
     _runner(tmp_path, _hook(url, dict(type="NopPruner")), epochs=2).train()
     assert study.trials[0].intermediate_values == {1: 3.0, 2: 2.0}
+
+
+def _ddp_rank(rank: int, port: int, url: str, tmp: str) -> None:
+    import json
+    import os
+
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    # MMEngine's launcher="pytorch" calls torch.cuda.set_device, impossible on a CPU box;
+    # a gloo process group made here is what mmengine.dist (and so the hook) sees anyway.
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=2)
+    _ScheduledNME.schedule = [9.0, 8.0, 7.0]
+    runner = _runner(Path(tmp) / f"r{rank}", _hook(url, dict(type="ThresholdPruner", upper=7.5)), 3)
+    hook = next(h for h in runner.hooks if isinstance(h, OptunaPruningHook))
+    try:
+        runner.train()
+        outcome = "finished"
+    except TrialPruned:
+        outcome = "pruned"
+    Path(tmp, f"rank{rank}.json").write_text(json.dumps(
+        {"outcome": outcome, "epoch": runner.epoch, "talked_to_optuna": hook._trial is not None}))
+
+
+@pytest.mark.slow
+def test_ddp_only_rank0_reports_and_every_rank_stops(tmp_path: Path, study) -> None:
+    import json
+    import multiprocessing
+    import socket
+
+    url, study = study
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_ddp_rank, args=(r, port, url, str(tmp_path))) for r in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["outcome"] for r in results] == ["pruned", "pruned"]
+    assert results[0]["epoch"] == results[1]["epoch"] == 1
+    assert [r["talked_to_optuna"] for r in results] == [True, False]
+    assert study.trials[0].intermediate_values == {1: 9.0}
