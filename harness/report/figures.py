@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from harness.evaluation.metrics import ced_curve
 from harness.report import stats
 
 __all__ = ["colors_for", "convergence_figure", "ced_figure", "landmark_figure", "subset_figure"]
@@ -74,9 +75,9 @@ def ced_figure(images: pd.DataFrame, threshold: float, colors: dict[str, str], t
     fig = Figure(figsize=(6, 4.2))
     ax = fig.add_subplot()
     for label, group in images.groupby("label", sort=True):
-        xs, frac = stats.ced(group["nme"], threshold)
-        auc = float(np.trapezoid(frac, xs) / threshold)
-        ax.plot(xs, frac, color=colors[label], lw=2, label=f"{label} (AUC@{threshold:g}% {auc:.3f})")
+        xs, frac = ced_curve(group["nme"].to_numpy(), threshold, 201)
+        area = stats.auc(group["nme"], threshold)
+        ax.plot(xs, frac, color=colors[label], lw=2, label=f"{label} (AUC@{threshold:g}% {area:.3f})")
     ax.set_xlim(0, threshold)
     ax.set_ylim(0, 1)
     ax.set_xlabel("per-image NME (%)")

@@ -19,6 +19,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
+from harness.evaluation.metrics import per_landmark_nme
+
 __all__ = [
     "RecordsError", "Records", "HISTORY_KEYS", "SUBSETS", "open_client", "find_experiment",
     "find_sweep_parent", "load_records",
@@ -165,8 +167,8 @@ def _prediction_frames(run_id: str, arrays: dict[str, np.ndarray]) -> tuple[list
     ids = [str(i) for i in arrays["image_ids"]]
     per_image = np.asarray(arrays["per_image_nme"], dtype=float) * 100.0  # fraction -> percent
     images = [{"run_id": run_id, "image_id": i, "nme": v} for i, v in zip(ids, per_image)]
-    dist = np.linalg.norm(arrays["pred"] - arrays["gt"], axis=-1)  # (N, K)
-    per_landmark = (dist / arrays["normalizer"][:, None]).mean(axis=0) * 100.0
+    # The core metric skips NaN (unannotated) points, as training's own evaluation does.
+    per_landmark = per_landmark_nme(arrays["pred"], arrays["gt"], normalizer=arrays["normalizer"]) * 100.0
     landmarks = [{"run_id": run_id, "landmark": k, "error": float(e)} for k, e in enumerate(per_landmark)]
     return images, landmarks
 
@@ -199,7 +201,7 @@ def load_records(client: MlflowClient, experiment_name: str, sweep: str | None =
             img, lm = _prediction_frames(run.info.run_id, arrays)
             images.extend(img)
             landmarks.extend(lm)
-            faces.setdefault(run.data.tags.get("harness.dataset"), arrays["gt"].mean(axis=0))
+            faces.setdefault(run.data.tags.get("harness.dataset"), np.nanmean(arrays["gt"], axis=0))
     table = pd.DataFrame([_run_row(r) for r in runs])
     parent = find_sweep_parent(client, exp.experiment_id, sweep) if sweep else None
     log.debug("read %d runs, %d history points", len(table), len(history))

@@ -12,7 +12,7 @@ from scipy import stats as sps
 
 __all__ = [
     "Interval", "NO_CI_NOTE", "mean_ci", "bootstrap_ci", "wilcoxon_p", "steps_to_target",
-    "ratio_ci", "resolve_target", "ced", "BOOTSTRAP_SEED", "N_BOOTSTRAP", "CROSSING_RULE",
+    "ratio_ci", "resolve_target", "auc", "BOOTSTRAP_SEED", "N_BOOTSTRAP", "CROSSING_RULE",
 ]
 
 BOOTSTRAP_SEED = 0
@@ -146,10 +146,10 @@ def resolve_target(spec: str | float, baseline_final: float) -> tuple[float, str
     return value, f"fixed target val NME {value:g}%"
 
 
-def ced(per_image_nme, threshold: float, points: int = 201) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative error distribution: share of images with NME <= x for x in [0, threshold]."""
-    arr = np.sort(_clean(per_image_nme))
-    xs = np.linspace(0.0, threshold, points)
-    if arr.size == 0:
-        return xs, np.full_like(xs, np.nan)
-    return xs, np.searchsorted(arr, xs, side="right") / arr.size
+def auc(per_image_nme, threshold: float) -> float:
+    """Exact area under the CED from 0 to ``threshold``, divided by it (same unit as the NMEs).
+
+    The CED is a step function, so the integral is mean(max(threshold - nme_i, 0)).
+    """
+    arr = _clean(per_image_nme)
+    return float(np.mean(np.clip(threshold - arr, 0.0, None)) / threshold) if arr.size else np.nan

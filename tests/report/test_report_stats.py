@@ -77,7 +77,7 @@ def test_resolve_target():
         stats.resolve_target("fast", 4.2)
 
 
-def test_ced():
-    xs, frac = stats.ced([1.0, 2.0, 3.0, 4.0], threshold=4.0, points=5)
-    np.testing.assert_allclose(xs, [0, 1, 2, 3, 4])
-    np.testing.assert_allclose(frac, [0, 0.25, 0.5, 0.75, 1.0])
+def test_auc_is_the_exact_step_integral():
+    # CED of NMEs 1,2,3,4 up to 4: steps at 1,2,3 -> area 0.25 + 0.5 + 0.75 = 1.5, / 4
+    assert stats.auc([1.0, 2.0, 3.0, 4.0], threshold=4.0) == pytest.approx(1.5 / 4)
+    assert stats.auc([5.0, 6.0], threshold=4.0) == 0.0
