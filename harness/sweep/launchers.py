@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Callable, Mapping
 
 from harness.sweep.spec import Resources
 
-__all__ = ["Slot", "plan_slots", "die_with_parent", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
+__all__ = ["Slot", "plan_slots", "die_with_parent", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
 
 _log = logging.getLogger(__name__)
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -34,27 +35,31 @@ class Slot:
     device: str
     cpu_threads: int
     env: Mapping[str, str] = field(default_factory=dict)
+    nproc: int = 1  # > 1: a DDP trial, one process per GPU of the slot
 
 
 def plan_slots(resources: Resources, *, cpu_count: int) -> list[Slot]:
     """One slot per worker.
 
     GPU slots go round-robin over the GPUs (gpu0, gpu1, gpu0, gpu1 for two trials per GPU),
-    so fewer workers than slots still spread over every GPU. CPU threads per trial default
-    to the cores split evenly between workers.
+    so fewer workers than slots still spread over every GPU; with ``gpus_per_trial`` > 1 a
+    slot is a group of GPUs ("0,1"). CPU threads per trial default to the cores split
+    evenly between the trials' processes.
     """
+    n = resources.gpus_per_trial
+    groups = [",".join(map(str, resources.gpus[i:i + n])) for i in range(0, len(resources.gpus), n)]
+    devices = [g for _ in range(resources.trials_per_gpu) for g in groups]
     if resources.device == "cuda":
-        gpus = [g for _ in range(resources.trials_per_gpu) for g in resources.gpus]
-        workers = min(resources.workers or len(gpus), len(gpus))
+        workers = min(resources.workers or len(devices), len(devices))
     else:
-        gpus, workers = [], resources.workers or 1
-    threads = resources.cpu_threads_per_trial or max(1, cpu_count // workers)
+        workers, n = resources.workers or 1, 1
+    threads = resources.cpu_threads_per_trial or max(1, cpu_count // (workers * n))
     slots = []
     for i in range(workers):
         env = {var: str(threads) for var in _THREAD_VARS}
         # An empty CUDA_VISIBLE_DEVICES hides every GPU from a CPU trial.
-        env["CUDA_VISIBLE_DEVICES"] = str(gpus[i]) if gpus else ""
-        slots.append(Slot(i, "cuda" if gpus else "cpu", threads, env))
+        env["CUDA_VISIBLE_DEVICES"] = devices[i] if resources.device == "cuda" else ""
+        slots.append(Slot(i, resources.device, threads, env, nproc=n))
     return slots
 
 
@@ -70,12 +75,27 @@ def die_with_parent() -> None:
 LaunchFn = Callable[..., int]
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def trainer_command(request_path: Path, *, python: str, nproc: int = 1) -> list[str]:
+    """``python -m harness.train.worker REQUEST``, under torchrun for a DDP (nproc > 1) trial."""
+    if nproc == 1:
+        return [python, "-m", "harness.train.worker", str(request_path)]
+    return [python, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+            "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+            "-m", "harness.train.worker", str(request_path)]
+
+
 def launch_subprocess(request_path: Path, *, python: str, env: Mapping[str, str],
-                      log_path: Path, cwd: Path) -> int:
+                      log_path: Path, cwd: Path, nproc: int = 1) -> int:
     """Run the trainer on ``request_path``; its output goes to ``log_path``. Returns its exit code."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [python, "-m", "harness.train.worker", str(request_path)], cwd=cwd, env=dict(env),
+            trainer_command(request_path, python=python, nproc=nproc), cwd=cwd, env=dict(env),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
         )
@@ -83,11 +103,11 @@ def launch_subprocess(request_path: Path, *, python: str, env: Mapping[str, str]
 
 
 def launch_dry_run(request_path: Path, *, python: str, env: Mapping[str, str],
-                   log_path: Path, cwd: Path) -> int:
+                   log_path: Path, cwd: Path, nproc: int = 1) -> int:
     """Log what would run; nothing trains."""
     shown = {k: env[k] for k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS") if k in env}
-    _log.info("dry-run: %s %s -m harness.train.worker %s",
-              " ".join(f"{k}={v!r}" for k, v in shown.items()), python, request_path)
+    _log.info("dry-run: %s %s", " ".join(f"{k}={v!r}" for k, v in shown.items()),
+              " ".join(trainer_command(request_path, python=python, nproc=nproc)))
     return 0
 
 

@@ -87,6 +87,7 @@ class Resources:
     device: str = "cpu"  # "cpu" or "cuda"
     gpus: tuple[int, ...] = ()
     trials_per_gpu: int = 1
+    gpus_per_trial: int = 1  # > 1: one DDP trial over that many GPUs (torchrun)
     cpu_threads_per_trial: int | None = None  # None: cores split evenly between workers
     workers: int | None = None  # None: one per GPU slot, or 1 on CPU
 
@@ -204,7 +205,8 @@ def _parse_pruner(r: _Reader) -> Pruner:
 
 
 def _parse_resources(r: _Reader) -> Resources:
-    r.check_keys({"device", "gpus", "trials_per_gpu", "cpu_threads_per_trial", "workers"})
+    r.check_keys({"device", "gpus", "trials_per_gpu", "gpus_per_trial", "cpu_threads_per_trial",
+                  "workers"})
     device = r.get("device", str, "cpu", choices=("cpu", "cuda"))
     gpus = r.get("gpus", (int, list), [])
     gpus = list(range(gpus)) if isinstance(gpus, int) else gpus
@@ -212,10 +214,16 @@ def _parse_resources(r: _Reader) -> Resources:
         r.fail("expected a GPU count or a list of GPU ids", r.key("gpus"))
     if device == "cuda" and not gpus:
         r.fail("device: cuda needs gpus (a count or a list of ids)", r.key("gpus"))
+    per_trial = _positive(r, "gpus_per_trial", r.get("gpus_per_trial", int, 1))
+    per_gpu = _positive(r, "trials_per_gpu", r.get("trials_per_gpu", int, 1))
+    if device == "cuda" and (len(gpus) % per_trial or (per_trial > 1 and per_gpu > 1)):
+        r.fail(f"{len(gpus)} GPUs do not split into trials of {per_trial} GPUs"
+               f"{' (and DDP trials cannot share GPUs)' if per_gpu > 1 else ''}",
+               r.key("gpus_per_trial"))
     return Resources(
         device=device,
         gpus=tuple(gpus) if device == "cuda" else (),
-        trials_per_gpu=_positive(r, "trials_per_gpu", r.get("trials_per_gpu", int, 1)),
+        trials_per_gpu=per_gpu, gpus_per_trial=per_trial,
         cpu_threads_per_trial=_positive(
             r, "cpu_threads_per_trial", r.get("cpu_threads_per_trial", int, None)),
         workers=_positive(r, "workers", r.get("workers", int, None)),

@@ -155,7 +155,7 @@ def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.B
     with Heartbeat(storage, trial._trial_id, beat, ctx.heartbeat_interval):
         code = LAUNCHERS[ctx.launcher](request_path, python=ctx.python,
                                        env={**ctx.env, **slot.env}, log_path=log_path,
-                                       cwd=ctx.root)
+                                       cwd=ctx.root, nproc=slot.nproc)
     return _finish(ctx, study, trial, code, log_path, client)
 
 

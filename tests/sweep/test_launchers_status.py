@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from harness.sweep.launchers import LAUNCHERS, launch_subprocess, plan_slots
+from harness.sweep.launchers import LAUNCHERS, launch_subprocess, plan_slots, trainer_command
 from harness.sweep.progress import Progress, eta_seconds
 from harness.sweep.spec import Resources
 from harness.sweep.status import format_status, summarize, trials_csv
@@ -23,6 +23,19 @@ def test_gpu_slots_round_robin_over_gpus() -> None:
     two = plan_slots(Resources(device="cuda", gpus=(0, 3), trials_per_gpu=2, workers=2), cpu_count=16)
     assert [s.env["CUDA_VISIBLE_DEVICES"] for s in two] == ["0", "3"]
     assert two[0].cpu_threads == 8
+
+
+def test_ddp_slots_group_gpus() -> None:
+    slots = plan_slots(Resources(device="cuda", gpus=(0, 1, 2, 3), gpus_per_trial=2), cpu_count=16)
+    assert [(s.env["CUDA_VISIBLE_DEVICES"], s.nproc, s.cpu_threads) for s in slots] == \
+        [("0,1", 2, 4), ("2,3", 2, 4)]
+
+
+def test_trainer_command_uses_torchrun_for_ddp_slots() -> None:
+    assert trainer_command(Path("r.json"), python="py") == ["py", "-m", "harness.train.worker", "r.json"]
+    cmd = trainer_command(Path("r.json"), python="py", nproc=2)
+    assert cmd[:4] == ["py", "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    assert cmd[-3:] == ["-m", "harness.train.worker", "r.json"]
 
 
 def test_cpu_slots_split_cores_and_hide_gpus() -> None:

@@ -56,6 +56,8 @@ def _mistakes(base_spec) -> dict:
                                                                          "choices": [1, 2]}})),
                               "keys both overridden and searched"),
         "cuda without gpus": (base_spec(resources={"device": "cuda"}), "resources.gpus: device: cuda"),
+        "odd gpu groups": (base_spec(resources={"device": "cuda", "gpus": 3, "gpus_per_trial": 2}),
+                           "resources.gpus_per_trial: 3 GPUs do not split into trials of 2 GPUs"),
         "zero workers": (base_spec(resources={"workers": 0}), "resources.workers: must be >= 1"),
     }
 
