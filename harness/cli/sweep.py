@@ -103,9 +103,12 @@ def _status(args: argparse.Namespace) -> int:
     import optuna
 
     from harness.sweep.status import format_status, summarize
-    from harness.sweep.storage import open_storage, redact
+    from harness.sweep.storage import is_journal, journal_path, open_storage, redact
 
     ctx = _context(spec, args.storage)
+    if is_journal(ctx.storage_url) and not journal_path(ctx.storage_url).exists():
+        print(f"sweep {spec.name}: no study yet in {ctx.storage_url}")  # and create nothing
+        return 1
     storage = open_storage(ctx.storage_url)
     try:
         study = optuna.load_study(study_name=ctx.study_name, storage=storage)
