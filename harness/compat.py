@@ -13,6 +13,9 @@ Three gaps, each fixed here and nowhere else:
 3. torch >= 2.6 loads checkpoints with ``weights_only=True``; MMEngine 0.10.7 checkpoints
    carry numpy arrays, numpy dtypes and MMEngine's HistoryBuffer in their message-hub
    state, so resuming fails. The exact types are allow-listed; weights_only stays on.
+   HistoryBuffer also pickles its class-level statistics functions through ``getattr``,
+   which must never be allow-listed; since its ``__setstate__`` restores them from the
+   class anyway, the buffer is saved without them.
 
 Call :func:`apply` before importing ``mmpose.models``; it is idempotent.
 """
@@ -83,6 +86,12 @@ class _StubOpsFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
 
+def _history_buffer_getstate(self) -> dict:
+    state = dict(self.__dict__)
+    state.pop("statistics_methods", None)
+    return state
+
+
 def _allow_mmengine_checkpoint_types() -> None:
     import numpy as np
     import torch
@@ -93,8 +102,10 @@ def _allow_mmengine_checkpoint_types() -> None:
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(t)) for t in ("f2", "f4", "f8", "i4", "i8", "u1", "b1")]
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    # bytes: numpy's pickled arrays carry their raw buffers as bytes objects.
     torch.serialization.add_safe_globals(
-        [_reconstruct, scalar, np.ndarray, np.dtype, HistoryBuffer, *dtype_classes]
+        [_reconstruct, scalar, np.ndarray, np.dtype, bytes, HistoryBuffer, *dtype_classes]
     )
 
 

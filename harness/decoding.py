@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from harness.losses.softargmax import soft_argmax
+from harness.losses.star import heatmap_moments, to_distribution
 
 __all__ = ["DECODERS", "decode_heatmaps"]
 
@@ -149,12 +150,27 @@ def decode_softargmax(scores: Tensor, *, beta: float = 1.0) -> tuple[Tensor, Ten
     return soft_argmax(scores, beta), maxvals
 
 
+def decode_star_mean(scores: Tensor, *, normalize: str = "relu_instance_norm") -> tuple[Tensor, Tensor]:
+    """Mean of the distribution the STAR loss trains (its own normalisation of the map).
+
+    STAR penalises the error of this mean, so it is the decoder consistent with training.
+    """
+    _, _, maxvals = _argmax(scores)
+    prob = to_distribution(scores, normalize)
+    mu_x, mu_y, *_ = heatmap_moments(prob)
+    height, width = scores.shape[-2:]
+    # heatmap_moments works in align-corners [-1, 1] units; back to grid cells.
+    coords = torch.stack([(mu_x + 1) * (width - 1) / 2, (mu_y + 1) * (height - 1) / 2], -1)
+    return coords, maxvals
+
+
 DECODERS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
     "none": decode_argmax,
     "quarter": decode_quarter,
     "dark": decode_dark,
     "local_softargmax": decode_local_softargmax,
     "softargmax": decode_softargmax,
+    "star_mean": decode_star_mean,
 }
 
 

@@ -15,7 +15,7 @@ def _gaussian_map(x0, y0, h=16, w=20, sigma=1.5):
 
 
 def test_table_lists_every_method():
-    assert set(DECODERS) == {"none", "quarter", "dark", "local_softargmax", "softargmax"}
+    assert set(DECODERS) == {"none", "quarter", "dark", "local_softargmax", "softargmax", "star_mean"}
     with pytest.raises(ValueError):
         decode_heatmaps(torch.zeros(1, 1, 3, 3), "taylor")
 
@@ -80,3 +80,14 @@ def test_global_softargmax_matches_core():
 def test_half_precision_input():
     coords, _ = decode_heatmaps(_gaussian_map(7.3, 9.6).half(), "dark")
     assert torch.isfinite(coords).all() and abs(coords[0, 0, 0].item() - 7.3) < 0.05
+
+
+def test_star_mean_recovers_the_mean_of_a_symmetric_bump():
+    # A symmetric bump centred between cells: its relu-normalised mean sits at the centre,
+    # which a plain argmax cannot report.
+    h, w = 9, 11
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    cx, cy = 4.5, 3.5
+    scores = torch.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / 2.0)[None, None]
+    coords, _ = decode_heatmaps(scores, "star_mean")
+    assert torch.allclose(coords[0, 0], torch.tensor([cx, cy], dtype=torch.float64), atol=1e-9)

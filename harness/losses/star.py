@@ -30,7 +30,7 @@ STAR_NORMALIZE = ("relu_instance_norm", "softmax", "none")
 _VAR_EPS = 1e-5
 
 
-def _to_distribution(x: Tensor, normalize: str) -> Tensor:
+def to_distribution(x: Tensor, normalize: str) -> Tensor:
     """(B, K, H, W) -> (B, K, H, W) maps that sum to 1 (0 for an all-zero ReLU map)."""
     flat = x.flatten(2)
     if normalize == "softmax":
@@ -96,7 +96,7 @@ def star_loss(
     if h < 2 or wd < 2:
         raise ValueError(f"STAR needs H, W >= 2, got {h} x {wd}")
     x = scores_or_heatmaps.to(work_dtype(scores_or_heatmaps.dtype))
-    prob = _to_distribution(x, normalize)
+    prob = to_distribution(x, normalize)
     mu_x, mu_y, s_xx, s_xy, s_yy = heatmap_moments(prob)
     # The eigen step is elementwise on (B, K): float64 costs nothing and keeps the
     # eigenvalue gap out of float32 rounding noise.

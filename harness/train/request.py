@@ -42,6 +42,7 @@ class TrainRequest:
         cpu_threads: torch intra-op threads; None leaves torch's default.
         extra_hooks: MMEngine hook configs appended to ``custom_hooks`` (e.g. pruning).
         save_best_checkpoint: log the best checkpoint as an MLflow artifact.
+        launcher: "none" (one process) or "pytorch" (one of torchrun's processes).
     """
 
     config: str
@@ -57,6 +58,7 @@ class TrainRequest:
     cpu_threads: int | None = None
     extra_hooks: tuple[dict[str, Any], ...] = ()
     save_best_checkpoint: bool = False
+    launcher: str = "none"
 
     def to_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))

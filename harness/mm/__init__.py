@@ -1,0 +1,13 @@
+"""The project's MMPose plug-in package: importing it registers every module.
+
+Configs load it with ``custom_imports=dict(imports=['harness.mm'],
+allow_failed_imports=False)`` so that a typo fails at start-up. The compat fixes run
+first because ``mmpose.models`` cannot be imported on mmcv-lite without them.
+"""
+from harness import compat
+
+compat.apply()
+
+from harness.mm import codecs, heads, hooks, losses, metric  # noqa: E402  (registration)
+
+__all__ = ["codecs", "heads", "hooks", "losses", "metric"]

@@ -1,0 +1,37 @@
+"""Training-time guards registered as MMEngine hooks."""
+from __future__ import annotations
+
+import math
+
+from mmengine.hooks import Hook
+from mmpose.registry import HOOKS
+
+__all__ = ["DivergenceGuardHook", "TrainingDiverged"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; the run cannot recover by itself."""
+
+    exit_code = 3  # harness.train.request.ExitCode.DIVERGED
+    mlflow_status = "FAILED"
+
+
+@HOOKS.register_module()
+class DivergenceGuardHook(Hook):
+    """Stop training at the first non-finite loss, naming the epoch and iteration.
+
+    MMEngine keeps stepping on NaN losses, which wastes a trial's whole budget and ends
+    with a NaN metric; stopping at once keeps what was logged and frees the slot.
+    """
+
+    priority = "VERY_HIGH"
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not outputs:
+            return
+        loss = outputs.get("loss")
+        value = float(loss) if loss is not None else 0.0
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"training loss is {value} at epoch {runner.epoch + 1}, iteration {runner.iter + 1}"
+            )

@@ -1,0 +1,41 @@
+"""MMPose-registered wrappers of the project's pure loss cores (:mod:`harness.losses`).
+
+The cores take raw score maps (B, K, H, W), keypoints in grid units (B, K, 2) and
+weights (B, K); MMPose heads call ``loss_module(pred, target, weights)`` in that order.
+"""
+from __future__ import annotations
+
+from mmpose.registry import MODELS
+
+from harness.losses import STARLoss, StructuredLoss
+
+__all__ = ["StructuredHeatmapLoss", "STARHeatmapLoss"]
+
+
+@MODELS.register_module()
+class StructuredHeatmapLoss(StructuredLoss):
+    """The paper's smoothed structured loss, by name in MMPose configs.
+
+    Args are those of :class:`harness.losses.StructuredLoss` plus ``loss_weight``.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.loss_weight = loss_weight
+
+    def forward(self, scores, keypoints, weights=None):
+        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
+        return self.loss_weight * super().forward(scores, keypoints, weights)
+
+
+@MODELS.register_module()
+class STARHeatmapLoss(STARLoss):
+    """The STAR loss (Zhou et al., CVPR 2023) on the main heatmap, by name in MMPose configs."""
+
+    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.loss_weight = loss_weight
+
+    def forward(self, scores, keypoints, weights=None):
+        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
+        return self.loss_weight * super().forward(scores, keypoints, weights)

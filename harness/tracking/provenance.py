@@ -1,0 +1,92 @@
+"""Where a result came from: code version, packages, hardware, command, data digests."""
+from __future__ import annotations
+
+import hashlib
+import os
+import importlib.metadata
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["git_state", "package_versions", "hardware", "file_sha256", "provenance_tags"]
+
+PACKAGES = ("torch", "mmengine", "mmcv-lite", "mmcv", "mmpose", "mmdet", "numpy", "mlflow", "optuna", "harness")
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_state(cwd: str | Path) -> dict[str, str | None]:
+    """commit, branch, dirty flag and the uncommitted diff (text) of the repo at ``cwd``."""
+    cwd = Path(cwd)
+    commit = _git(["rev-parse", "HEAD"], cwd)
+    if commit is None:
+        return {"commit": None, "branch": None, "dirty": None, "diff": None}
+    diff = _git(["diff", "HEAD"], cwd) or ""
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd) or ""
+    return {
+        "commit": commit.strip(),
+        "branch": (_git(["rev-parse", "--abbrev-ref", "HEAD"], cwd) or "").strip(),
+        "dirty": "true" if status.strip() else "false",
+        "diff": diff,
+    }
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def hardware() -> dict[str, str]:
+    import torch
+
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "gpu_count": str(torch.cuda.device_count() if torch.cuda.is_available() else 0),
+    }
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    if info["gpu_count"] != "0":
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance_tags(repo_dir: str | Path) -> dict[str, str]:
+    """Short, searchable provenance as MLflow tags (the long parts go to artifacts)."""
+    git = git_state(repo_dir)
+    tags = {
+        "harness.git_commit": git["commit"] or "unknown",
+        "harness.git_dirty": git["dirty"] or "unknown",
+        "harness.command": " ".join(sys.argv)[:4900],
+    }
+    if git["commit"]:
+        tags["mlflow.source.git.commit"] = git["commit"]
+    tags.update({f"harness.version.{k}": v for k, v in package_versions().items()})
+    tags.update({f"harness.hw.{k}": v for k, v in hardware().items()})
+    return tags

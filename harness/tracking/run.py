@@ -1,0 +1,103 @@
+"""Open, resume and close the MLflow run of one training work dir.
+
+The run id is kept in ``<work_dir>/harness_run.json``: running the same work dir again
+(after a crash or a kill) continues the same run, so curves continue and no second run
+appears. A sweep trial whose file was lost is found again by its ``harness.trial_id`` tag.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from mlflow import MlflowClient
+from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+
+from harness.tracking.store import ensure_experiment
+
+__all__ = ["RunHandle", "open_run", "RUN_FILE"]
+
+RUN_FILE = "harness_run.json"
+
+
+@dataclass
+class RunHandle:
+    """An open MLflow run. ``resumed`` says it existed before this process."""
+
+    client: MlflowClient
+    run_id: str
+    resumed: bool
+    previous_status: str | None = None
+
+    def log_params(self, params: dict[str, str]) -> None:
+        items = [Param(k, v) for k, v in params.items()]
+        for start in range(0, len(items), 100):  # MLflow's per-batch param limit
+            self.client.log_batch(self.run_id, params=items[start : start + 100], synchronous=True)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()], synchronous=True)
+
+    def log_datasets(self, files: Iterable[tuple[str, str, str, str]]) -> None:
+        """Log annotation files as dataset inputs: (name, sha256, path, context) each."""
+        inputs = [
+            DatasetInput(
+                Dataset(name=name, digest=digest[:36], source_type="local", source=json.dumps({"uri": path, "sha256": digest})),
+                tags=[InputTag("mlflow.data.context", context)],
+            )
+            for name, digest, path, context in files
+        ]
+        if inputs:
+            self.client.log_inputs(self.run_id, datasets=inputs)
+
+    def finish(self, status: str = "FINISHED", error: str | None = None) -> None:
+        if error:
+            self.set_tags({"harness.error": error})
+        self.client.set_terminated(self.run_id, status=status, end_time=int(time.time() * 1000))
+
+
+def _find_trial_run(client: MlflowClient, experiment_id: str, trial_id: str) -> str | None:
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.`harness.trial_id` = '{trial_id}'", max_results=5
+    )
+    live = [r for r in runs if r.info.status != RunStatus.to_string(RunStatus.FINISHED)]
+    return live[0].info.run_id if live else None
+
+
+def open_run(
+    client: MlflowClient,
+    *,
+    work_dir: Path,
+    experiment: str,
+    run_name: str,
+    tags: dict[str, str],
+    parent_run_id: str | None = None,
+) -> RunHandle:
+    """Resume the work dir's run when it still exists, else create one."""
+    record = work_dir / RUN_FILE
+    if record.exists():
+        run_id = json.loads(record.read_text())["run_id"]
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            run = None
+        if run is not None and run.info.lifecycle_stage == "active":
+            client.update_run(run_id, status="RUNNING")
+            return RunHandle(client, run_id, resumed=True, previous_status=run.info.status)
+    experiment_id = ensure_experiment(client, experiment)
+    run_id = None
+    if "harness.trial_id" in tags:
+        run_id = _find_trial_run(client, experiment_id, tags["harness.trial_id"])
+    resumed = run_id is not None
+    if run_id is None:
+        all_tags = dict(tags)
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        run_id = client.create_run(experiment_id, tags=all_tags, run_name=run_name).info.run_id
+    else:
+        client.update_run(run_id, status="RUNNING")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"run_id": run_id, "tracking_uri": client.tracking_uri, "experiment": experiment}))
+    return RunHandle(client, run_id, resumed=resumed)

@@ -1,0 +1,49 @@
+"""Where runs are stored: tracking URIs and experiments, always passed explicitly."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mlflow import MlflowClient
+
+__all__ = ["default_tracking_uri", "ensure_experiment", "sqlite_path"]
+
+
+def default_tracking_uri(root: str | Path = ".") -> str:
+    """A SQLite store in ``root`` (MLflow 3 refuses a plain ./mlruns folder by default)."""
+    return f"sqlite:///{(Path(root).resolve() / 'mlruns.db').as_posix()}"
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, else None."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return Path(tracking_uri[len("sqlite:///"):])
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """Return the id of experiment ``name``, creating it when missing.
+
+    With a SQLite store, artifacts go beside the database (``mlartifacts/``) rather than
+    into MLflow's default relative ``./mlruns``, so a store moved as a folder stays whole.
+    A restored (deleted) experiment of the same name is reused.
+    """
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            client.restore_experiment(experiment.experiment_id)
+        return experiment.experiment_id
+    db = sqlite_path(client.tracking_uri) if isinstance(client.tracking_uri, str) else None
+    artifact_location = None
+    if db is not None:
+        artifact_location = (db.parent / "mlartifacts").resolve().as_uri()
+    elif urlparse(client.tracking_uri).scheme in ("", "file"):
+        artifact_location = None
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    except Exception:
+        # Another worker created it between our lookup and create.
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return experiment.experiment_id

@@ -1,0 +1,77 @@
+"""Load a training config and apply a request to it (overrides, seed, work dir, resume)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmengine.config import Config, ConfigDict
+
+from harness.train.errors import BadRequest
+from harness.train.request import TrainRequest
+
+__all__ = ["load_config", "check_override_keys", "PREDICTIONS_FILE"]
+
+PREDICTIONS_FILE = "predictions/test_predictions.npz"
+
+
+def check_override_keys(cfg: Config, options: dict[str, Any], source: str) -> None:
+    """Every dotted key must lead through existing dicts; only its last part may be new.
+
+    A typo in a middle component would otherwise silently create a new, unused subtree.
+    """
+    for key in options:
+        node: Any = cfg
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, (dict, ConfigDict, Config)) and part in node:
+                node = node[part]
+            else:
+                where = ".".join(parts[: depth + 1])
+                raise BadRequest(f"{source}: unknown config key {where!r} in override {key!r}")
+
+
+def _absolute_data_roots(cfg: Config, base: Path) -> None:
+    # Trials run with other working directories; a config saved in a work dir must still
+    # point at the same data.
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = cfg.get(name)
+        if loader and loader.get("dataset", {}).get("data_root"):
+            root = Path(loader.dataset.data_root)
+            if not root.is_absolute():
+                loader.dataset.data_root = str((base / root).resolve()) + "/"
+
+
+def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
+    """Return the resolved MMEngine config of ``request``.
+
+    Raises:
+        BadRequest: the config file is missing or unparsable, or an override key is unknown.
+    """
+    path = Path(request.config)
+    if not path.is_file():
+        raise BadRequest(f"{path}: config file not found")
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as exc:  # MMEngine raises many types for a bad config file
+        raise BadRequest(f"{path}: cannot parse config ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
+    if request.cfg_options:
+        check_override_keys(cfg, request.cfg_options, str(path))
+        cfg.merge_from_dict(dict(request.cfg_options))
+    if "harness_method" not in cfg:
+        raise BadRequest(f"{path}: not a harness method config (no `harness_method`)")
+    cfg.work_dir = str(Path(request.work_dir).resolve())
+    cfg.randomness = dict(seed=int(request.seed), deterministic=cfg.get("randomness", {}).get("deterministic", True))
+    cfg.resume = True  # no-op when the work dir has no checkpoint yet
+    cfg.launcher = request.launcher
+    if request.launcher != "none" and request.device != "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            cfg.env_cfg.dist_cfg = dict(backend="gloo")  # NCCL needs GPUs
+    cfg.load_from = None
+    _absolute_data_roots(cfg, (base_dir or Path.cwd()).resolve())
+    if cfg.get("test_evaluator"):
+        cfg.test_evaluator.predictions_file = str(Path(cfg.work_dir) / PREDICTIONS_FILE)
+    return cfg
