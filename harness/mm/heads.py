@@ -26,7 +26,7 @@ _INIT = [
 
 _DSNT_LOSS = dict(
     type="MultipleLossWrapper",
-    losses=[dict(type="SmoothL1Loss", use_target_weight=True), dict(type="JSDiscretLoss", use_target_weight=True)],
+    losses=[dict(type="SmoothL1Loss", use_target_weight=True), dict(type="MaskedJSDiscretLoss", use_target_weight=True)],
 )
 
 

@@ -30,7 +30,9 @@ class DivergenceGuardHook(Hook):
         if not outputs:
             return
         loss = outputs.get("loss")
-        value = float(loss) if loss is not None else 0.0
+        if loss is None:
+            return
+        value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"training loss is {value} at epoch {runner.epoch + 1}, iteration {runner.iter + 1}"

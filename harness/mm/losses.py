@@ -5,11 +5,12 @@ weights (B, K); MMPose heads call ``loss_module(pred, target, weights)`` in that
 """
 from __future__ import annotations
 
+from mmpose.models.losses import JSDiscretLoss
 from mmpose.registry import MODELS
 
 from harness.losses import STARLoss, StructuredLoss
 
-__all__ = ["StructuredHeatmapLoss", "STARHeatmapLoss"]
+__all__ = ["StructuredHeatmapLoss", "STARHeatmapLoss", "MaskedJSDiscretLoss"]
 
 
 @MODELS.register_module()
@@ -39,3 +40,22 @@ class STARHeatmapLoss(STARLoss):
     def forward(self, scores, keypoints, weights=None):
         """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
         return self.loss_weight * super().forward(scores, keypoints, weights)
+
+
+@MODELS.register_module()
+class MaskedJSDiscretLoss(JSDiscretLoss):
+    """MMPose's JSDiscretLoss with the keypoint weight applied after the divergence.
+
+    MMPose multiplies the *maps* by the weight, so a keypoint of weight 0 (e.g. pushed out
+    of the crop by augmentation) becomes an all-zero distribution whose KL gradient is
+    -inf * 0 = NaN; weighting the per-cell divergence instead gives exactly 0.
+    """
+
+    def forward(self, pred_hm, gt_hm, target_weight=None):
+        """pred_hm, gt_hm (B, K, H, W) distributions; target_weight (B, K) -> scalar."""
+        loss = self.js(pred_hm, gt_hm)
+        if self.use_target_weight:
+            loss = loss * target_weight.reshape(*target_weight.shape, 1, 1)
+        if self.size_average:
+            loss = loss / len(gt_hm)
+        return loss.sum()

@@ -67,7 +67,8 @@ class MLflowEpochLoggerHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if outputs and "loss" in outputs:
-            self._loss_sum += float(outputs["loss"])
+            loss = outputs["loss"]
+            self._loss_sum += float(loss.detach()) if hasattr(loss, "detach") else float(loss)
             self._iters += 1
         if data_batch is not None:
             self._samples += len(data_batch["inputs"])

@@ -1,0 +1,18 @@
+"""The multi-GPU path, exercised on CPU with two gloo processes under torchrun."""
+from __future__ import annotations
+
+import pytest
+from mlflow import MlflowClient
+
+from harness.train.distributed import launch_distributed
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_process_launch_logs_one_run_from_rank_zero(make_request):
+    request = make_request("ddp", cfg_options={"train_cfg.max_epochs": 1, "train_dataloader.batch_size": 8})
+    assert launch_distributed(request, nproc=2) == 0
+    client = MlflowClient(request.tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name("test-train").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(runs[0].info.run_id, "val/nme")] == [1]
