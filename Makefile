@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/cpu-lock.txt
-PIP := $(BIN)/pip install --disable-pip-version-check -c $(LOCK)
+PIP := $(BIN)/pip install -q --progress-bar off --disable-pip-version-check -c $(LOCK)
 
 .PHONY: venv test test-fast demo bench doctor clean
 
@@ -17,7 +17,7 @@ $(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PIP) --no-binary xtcocotools --no-build-isolation xtcocotools==1.14.3
 	$(PIP) --no-deps mmpose==1.3.2 mmdet==3.3.0
 	$(PIP) --no-deps --no-build-isolation -e .
-	$(BIN)/python -c "import harness.compat; import mmpose.models, mlflow, optuna, xtcocotools"
+	$(BIN)/python -c "import harness.mm, mlflow, optuna, xtcocotools"
 	touch $@
 
 test: venv
@@ -27,7 +27,11 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: venv
+	$(BIN)/harness data synth --out data/synth-300w
 	$(BIN)/harness sweep run sweeps/demo.yaml
+	$(BIN)/harness report generate --sweep sweeps/demo.yaml --out reports/demo
+	@echo "report: reports/demo/index.html"
+	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///work_dirs/sweeps/demo/mlflow.db --host 127.0.0.1 --port 5000"
 
 bench: venv
 	$(BIN)/python benchmarks/bench_losses.py

@@ -69,7 +69,13 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
         import torch
 
         if not torch.cuda.is_available():
-            cfg.env_cfg.dist_cfg = dict(backend="gloo")  # NCCL needs GPUs
+            # CPU processes: gloo instead of NCCL, and DDP without device ids (MMEngine
+            # would pass the local rank as a CUDA device).
+            cfg.env_cfg.dist_cfg = dict(backend="gloo")
+            cfg.model_wrapper_cfg = dict(
+                type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False,
+                find_unused_parameters=False,
+            )
     cfg.load_from = None
     _absolute_data_roots(cfg, (base_dir or Path.cwd()).resolve())
     if cfg.get("test_evaluator"):

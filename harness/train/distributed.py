@@ -14,7 +14,20 @@ from pathlib import Path
 
 from harness.train.request import TrainRequest
 
-__all__ = ["launch_distributed", "torchrun_command"]
+__all__ = ["launch_distributed", "torchrun_command", "init_cpu_process_group"]
+
+
+def init_cpu_process_group() -> None:
+    """Join torchrun's process group with gloo when there is no GPU.
+
+    MMEngine's pytorch launcher calls ``torch.cuda.set_device`` before joining, which a
+    CPU build of torch cannot do; a group that already exists is used as it is.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
 
 
 def _free_port() -> int:

@@ -108,6 +108,10 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
     torch.utils.deterministic.fill_uninitialized_memory = False
     cfg = load_config(request)
     files = check_data(cfg)
+    if request.launcher != "none":
+        from harness.train.distributed import init_cpu_process_group
+
+        init_cpu_process_group()
     if rank != 0:
         runner = Runner.from_cfg(cfg)
         for hook in request.extra_hooks:
