@@ -93,7 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} "
           "--host 127.0.0.1")
     print(f"optuna-dashboard: optuna-dashboard {ctx.storage_url.removeprefix('journal:')}")
-    return 0 if status.n_left == 0 else 1
+    # Trials still running belong to other orchestrators; queued ones mean we stopped early.
+    return 0 if status.counts.get("WAITING", 0) == 0 else 1
 
 
 def _status(args: argparse.Namespace) -> int:

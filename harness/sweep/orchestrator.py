@@ -119,14 +119,20 @@ def _recover(ctx: SweepContext, study: optuna.Study, client: MlflowClient | None
                                           reason="stale")
 
 
-def prepare(ctx: SweepContext, client: MlflowClient | None) -> SweepContext:
-    """Recover, queue and open the parent run; returns ``ctx`` with ``parent_run_id`` set."""
+def prepare(ctx: SweepContext) -> tuple[SweepContext, MlflowClient | None]:
+    """Recover, queue and open the parent run.
+
+    Returns ``ctx`` with ``parent_run_id`` set, and an MLflow client (None on a dry run).
+    """
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
     ctx.heartbeat_dir.mkdir(parents=True, exist_ok=True)
     with study_lock(ctx.storage_url, ctx.study_name, storage):
+        # Under the lock: the client creates (migrates) a new SQLite store on first use,
+        # and two orchestrators migrating one file at once corrupt it.
+        client = MlflowClient(ctx.tracking_uri) if ctx.launcher != "dry-run" else None
         _recover(ctx, study, client)
         added = enqueue_missing(study, planned_trials(ctx.spec), ctx.spec.budget.max_retry)
         parent = None
@@ -142,7 +148,7 @@ def prepare(ctx: SweepContext, client: MlflowClient | None) -> SweepContext:
                         "max_epochs": spec.budget.epochs})
     _log.info("study %r: %d trials queued now; storage %s", ctx.study_name, added,
               redact(ctx.storage_url))
-    return dataclasses.replace(ctx, parent_run_id=parent)
+    return dataclasses.replace(ctx, parent_run_id=parent), client
 
 
 def _worker_process(ctx: SweepContext, slot: Slot, parent_pid: int, level: int,
@@ -175,8 +181,7 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
               on_status: Callable[[SweepStatus], None] | None = None,
               poll_seconds: float = 2.0) -> SweepStatus:
     """Run (or resume) a sweep to completion; returns the final status."""
-    client = MlflowClient(ctx.tracking_uri) if ctx.launcher != "dry-run" else None
-    ctx = prepare(ctx, client)
+    ctx, client = prepare(ctx)
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)

@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
+import sqlalchemy  # an Optuna dependency
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
@@ -71,6 +72,19 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^/]*(@)", r"\1***\2", url)
 
 
+def _rdb(url: str, heartbeat_interval: int, grace_period: int, max_retry: int) -> RDBStorage:
+    # Parallel SQLite writers wait for the file lock instead of failing at once.
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    with warnings.catch_warnings():
+        # Heartbeats and the retry callback have been "experimental" since Optuna 2.8.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
+        )
+
+
 def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 90,
                  max_retry: int = 2) -> BaseStorage:
     """Open (creating when needed) the storage behind a normalized URL.
@@ -82,18 +96,31 @@ def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 
         path = journal_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path), JournalFileOpenLock(str(path))))
-    engine_kwargs = {}
     if url.startswith("sqlite"):
-        # Parallel writers wait for SQLite's lock instead of failing at once.
-        engine_kwargs = {"connect_args": {"timeout": 60}}
-    with warnings.catch_warnings():
-        # Heartbeats and the retry callback have been "experimental" since Optuna 2.8.
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
-        )
+        return _rdb(url, heartbeat_interval, grace_period, max_retry)
+    # Two orchestrators creating Optuna's tables on a fresh server at once collide
+    # ("type ... already exists"); take a server lock around it.
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with _server_lock(engine, "harness: optuna schema"):
+            return _rdb(url, heartbeat_interval, grace_period, max_retry)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _server_lock(engine: sqlalchemy.engine.Engine, name: str) -> Iterator[None]:
+    """A PostgreSQL advisory lock (or MySQL named lock) held for the block."""
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    mysql = engine.dialect.name == "mysql"
+    take = "SELECT GET_LOCK(:k, -1)" if mysql else "SELECT pg_advisory_lock(:k)"
+    give = "SELECT RELEASE_LOCK(:k)" if mysql else "SELECT pg_advisory_unlock(:k)"
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text(take), {"k": str(key) if mysql else key})
+        try:
+            yield
+        finally:
+            conn.execute(sqlalchemy.text(give), {"k": str(key) if mysql else key})
 
 
 @contextlib.contextmanager
@@ -101,7 +128,7 @@ def study_lock(url: str, study_name: str, storage: BaseStorage) -> Iterator[None
     """Hold an exclusive lock on the study while enqueueing or recovering trials.
 
     Two orchestrators starting at once (two machines, or two shells) must not both enqueue
-    the same grid. Files get ``flock``; PostgreSQL and MySQL get a server-side advisory lock.
+    the same grid. Files get ``flock``; PostgreSQL and MySQL get a server-side lock.
     """
     if is_journal(url) or url.startswith("sqlite"):
         target = journal_path(url) if is_journal(url) else Path(url.split(":///", 1)[1])
@@ -115,15 +142,5 @@ def study_lock(url: str, study_name: str, storage: BaseStorage) -> Iterator[None
         return
     if not isinstance(storage, RDBStorage):
         raise TypeError(f"no study lock for {type(storage).__name__}")
-    import sqlalchemy  # an Optuna dependency, used only here
-
-    key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
-    mysql = storage.engine.dialect.name == "mysql"
-    take = "SELECT GET_LOCK(:k, -1)" if mysql else "SELECT pg_advisory_lock(:k)"
-    give = "SELECT RELEASE_LOCK(:k)" if mysql else "SELECT pg_advisory_unlock(:k)"
-    with storage.engine.connect() as conn:
-        conn.execute(sqlalchemy.text(take), {"k": str(key) if mysql else key})
-        try:
-            yield
-        finally:
-            conn.execute(sqlalchemy.text(give), {"k": str(key) if mysql else key})
+    with _server_lock(storage.engine, f"harness study: {study_name}"):
+        yield
