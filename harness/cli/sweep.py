@@ -118,6 +118,7 @@ def _status(args: argparse.Namespace) -> int:
         return 1
     status = summarize(study.get_trials(deepcopy=False), spec.objective.direction)
     print(format_status(status, title=f"sweep {spec.name} ({redact(ctx.storage_url)})"))
+    print(f"optuna-dashboard: optuna-dashboard {redact(ctx.storage_url).removeprefix('journal:')}")
     return 0
 
 

@@ -90,7 +90,7 @@ def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRe
         tracking_uri=ctx.tracking_uri, experiment=ctx.experiment,
         run_name=f"{spec.name}-{trial.number}-{arm.name}-s{seed}", tags=tags,
         parent_run_id=ctx.parent_run_id, device=slot.device, cpu_threads=slot.cpu_threads,
-        extra_hooks=hooks,
+        extra_hooks=hooks, launcher="pytorch" if slot.nproc > 1 else "none",
     )
 
 

@@ -65,3 +65,15 @@ def test_tpe_slots_are_sampled_at_claim_and_queue_never_grows(root, write_spec, 
     assert claim(ctx, study, storage) is None
     assert len(study.trials) == 3
     assert not study.get_trials(states=(TrialState.RUNNING,))
+
+
+def test_ddp_slot_requests_torchrun_launch(root, write_spec, base_spec, tmp_path) -> None:
+    spec_path = write_spec(base_spec(seeds=[0], work_dir=str(tmp_path / "w"),
+                                     resources={"device": "cuda", "gpus": [2, 3], "gpus_per_trial": 2}))
+    ctx = _ctx(root, spec_path, tmp_path)
+    slots = plan_slots(ctx.spec.resources, cpu_count=8)
+    assert [(s.env["CUDA_VISIBLE_DEVICES"], s.nproc) for s in slots] == [("2,3", 2)]
+    run_sweep(ctx, slots, poll_seconds=0.1)
+    requests = [TrainRequest.from_json(p) for p in (tmp_path / "w").glob("trials/*/request-*.json")]
+    assert len(requests) == 2
+    assert {(r.launcher, r.device, r.cpu_threads) for r in requests} == {("pytorch", "cuda", 4)}
