@@ -78,6 +78,22 @@ def _spec(tmp: Path, name: str, data: Path, batch: int, epochs: int, seeds: list
     return path
 
 
+def _sweep(spec: Path, threads: int, expect: int) -> float:
+    """Wall time of ``harness sweep run SPEC``; fails unless ``expect`` trials completed."""
+    import optuna
+
+    wall = _timed([sys.executable, "-m", "harness.cli.main", "sweep", "run", str(spec)], threads)
+    data = yaml.safe_load(spec.read_text())
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(Path(data["work_dir"]) / "optuna.journal")))
+    study = optuna.load_study(study_name=data["name"], storage=storage)
+    done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    if len(done) != expect:
+        errors = [t.user_attrs.get("harness.error", "")[-1500:] for t in study.trials]
+        raise SystemExit(f"{spec}: {len(done)}/{expect} trials complete:\n" + "\n".join(errors))
+    return wall
+
+
 def _synth(tmp: Path, n_train: int) -> Path:
     out = tmp / f"synth-{n_train}"
     subprocess.run([sys.executable, "-m", "harness.cli.main", "data", "synth", "--out", str(out),
@@ -98,8 +114,7 @@ def bench_ratio(tmp: Path, n_train: int, epochs: int, threads: int, repeats: int
                 plain.append(_timed(cmd, threads))
             else:
                 spec = _spec(tmp, f"ratio-{r}", data, 32, epochs, [0], 1, threads)
-                sweep.append(_timed([sys.executable, "-m", "harness.cli.main", "sweep", "run",
-                                     str(spec)], threads))
+                sweep.append(_sweep(spec, threads, expect=1))
     best_plain, best_sweep = min(plain), min(sweep)
     return {"plain_seconds": plain, "sweep_seconds": sweep, "ratio_of_minima": best_sweep / best_plain,
             "overhead_seconds": best_sweep - best_plain, "n_train": n_train, "epochs": epochs,
@@ -111,7 +126,7 @@ def bench_throughput(tmp: Path, n_trials: int) -> dict:
     out = {}
     for workers in (1, 2):
         spec = _spec(tmp, f"tput-{workers}", data, 4, 1, list(range(n_trials)), workers, 1)
-        wall = _timed([sys.executable, "-m", "harness.cli.main", "sweep", "run", str(spec)], 1)
+        wall = _sweep(spec, 1, expect=n_trials)
         out[f"{workers}_workers"] = {"trials": n_trials, "seconds": wall,
                                      "trials_per_hour": n_trials / wall * 3600}
     return out

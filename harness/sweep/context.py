@@ -57,7 +57,7 @@ def pruner_config(spec: SweepSpec) -> dict[str, Any]:
     """``{"type": <optuna.pruners class name>, **kwargs}``, warm-up mapped per pruner."""
     kind, p = spec.pruner.type, spec.pruner
     kwargs: dict[str, Any] = {}
-    if kind in ("median", "percentile"):
+    if kind in ("median", "percentile", "threshold"):
         kwargs["n_warmup_steps"] = p.warmup_epochs
     elif kind == "hyperband":
         kwargs.update(min_resource=max(1, p.warmup_epochs), max_resource=spec.budget.epochs)

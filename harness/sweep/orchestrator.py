@@ -162,19 +162,18 @@ def _worker_process(ctx: SweepContext, slot: Slot, parent_pid: int, level: int,
     run_worker(ctx, slot)
 
 
-def _start_workers(ctx: SweepContext, slots: list[Slot]) -> Callable[[], bool]:
-    """Start the workers; returns a function telling whether any is still alive."""
+def _start_workers(ctx: SweepContext, slots: list[Slot]) -> list[threading.Thread | Any]:
+    """Start the workers: a thread for one slot (no process start-up), else processes."""
     if len(slots) == 1:
-        thread = threading.Thread(target=run_worker, args=(ctx, slots[0]), name="worker0")
-        thread.start()
-        return thread.is_alive
-    mp = multiprocessing.get_context("spawn")  # fork would copy MLflow/SQLAlchemy state
-    procs = [mp.Process(target=_worker_process, name=f"worker{s.index}",
-                        args=(ctx, s, os.getpid(), logging.getLogger().level,
-                              optuna.logging.get_verbosity())) for s in slots]
-    for p in procs:
-        p.start()
-    return lambda: any(p.is_alive() for p in procs)
+        workers = [threading.Thread(target=run_worker, args=(ctx, slots[0]), name="worker0")]
+    else:
+        mp = multiprocessing.get_context("spawn")  # fork would copy MLflow/SQLAlchemy state
+        workers = [mp.Process(target=_worker_process, name=f"worker{s.index}",
+                              args=(ctx, s, os.getpid(), logging.getLogger().level,
+                                    optuna.logging.get_verbosity())) for s in slots]
+    for w in workers:
+        w.start()
+    return workers
 
 
 def run_sweep(ctx: SweepContext, slots: list[Slot], *,
@@ -186,10 +185,11 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
-    alive = _start_workers(ctx, slots)
+    workers = _start_workers(ctx, slots)
     last_recovery = time.time()
-    while alive():
-        time.sleep(poll_seconds)
+    while any(w.is_alive() for w in workers):
+        # Joining (not sleeping) ends the sweep the moment its last worker does.
+        next(w for w in workers if w.is_alive()).join(poll_seconds)
         if on_status is not None:
             on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction))
         if time.time() - last_recovery > ctx.grace_period / 2:

@@ -32,6 +32,7 @@ PRUNERS = {
     "percentile": "PercentilePruner",
     "hyperband": "HyperbandPruner",
     "successive_halving": "SuccessiveHalvingPruner",
+    "threshold": "ThresholdPruner",  # options: {upper: ...}: stop runs that stay above it
 }
 
 

@@ -11,14 +11,15 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from harness.sweep import mlflow_parent
-from harness.sweep.context import SweepContext, build_pruner, build_sampler, pruning_hook
+from harness.sweep.context import (
+    SweepContext, build_pruner, build_sampler, pruner_config, pruning_hook,
+)
 from harness.sweep.identity import resolved_overrides, trial_id, trial_work_dir
 from harness.sweep.launchers import LAUNCHERS, Slot
 from harness.sweep.recovery import Heartbeat, owner_attrs
@@ -37,12 +38,8 @@ def open_study(ctx: SweepContext, storage: optuna.storages.BaseStorage) -> optun
     return optuna.create_study(
         storage=storage, study_name=ctx.study_name, load_if_exists=True,
         direction=ctx.spec.objective.direction, sampler=build_sampler(ctx.spec),
-        pruner=build_pruner(_pruner_cfg(ctx)),
+        pruner=build_pruner(pruner_config(ctx.spec)),
     )
-
-
-def _pruner_cfg(ctx: SweepContext) -> dict[str, Any]:
-    return pruning_hook(ctx, 0)["pruner"]
 
 
 def claim(ctx: SweepContext, study: optuna.Study,

@@ -42,13 +42,15 @@ def _arm(name: str, synth: Path, method: str = "structured", **overrides) -> dic
 
 
 def _spec(tmp_path: Path, name: str, arms: list, seeds: list, epochs: int = 1,
-          workers: int = 1, storage: str | None = None) -> Path:
+          workers: int = 1, storage: str | None = None, pruner: dict | None = None) -> Path:
     spec = {"name": name, "arms": arms, "seeds": seeds, "budget": {"epochs": epochs},
             "resources": {"workers": workers, "cpu_threads_per_trial": 1},
             "work_dir": str(tmp_path / "work"),
             "mlflow": {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "e2e"}}
     if storage:
         spec["storage"] = storage
+    if pruner:
+        spec["pruner"] = pruner
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -169,3 +171,16 @@ def test_kill_9_mid_trial_then_rerun_completes_exactly_once(tmp_path, synth) -> 
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
     # The retry resumed the same work dir (and so the same MLflow run) from its checkpoint.
     assert retry[0].user_attrs["harness.trial_id"] == stale.user_attrs["harness.trial_id"]
+
+
+def test_pruning_hook_stops_a_trial_through_the_trainer(tmp_path, synth) -> None:
+    # Any face still above 1% NME after epoch 1 is pruned: deterministic on 8 images.
+    spec = _spec(tmp_path, "prune", [_arm("a", synth)], seeds=[0], epochs=3,
+                 pruner={"type": "threshold", "options": {"upper": 1.0}})
+    _done(_sweep(spec))
+    (trial,) = _study(f"journal:{tmp_path / 'work' / 'optuna.journal'}", "prune").trials
+    assert trial.state == TrialState.PRUNED
+    assert list(trial.intermediate_values) == [1]  # reported once, then stopped
+    client, _, (child,) = _children(tmp_path, "prune")
+    assert child.data.tags["optuna.state"] == "PRUNED"
+    assert [m.step for m in client.get_metric_history(child.info.run_id, "val/nme")] == [1]

@@ -90,3 +90,16 @@ def test_plain_progress_logs_once_per_change(caplog) -> None:
             progress(status)
     lines = [r.message for r in caplog.records if r.name == "harness.sweep.progress"]
     assert len(lines) == 1 and "complete=3" in lines[0] and "best=1.0000 (b, #2)" in lines[0]
+
+
+def test_tty_progress_draws_a_rich_table() -> None:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    with Progress("t", workers=1, tty=True, console=console) as progress:
+        progress(summarize(_study().trials))
+    text = buf.getvalue()
+    assert "sweep t" in text and "complete" in text and "1.0000 (b, #2)" in text
