@@ -119,15 +119,12 @@ def _recover(ctx: SweepContext, study: optuna.Study, client: MlflowClient | None
                                           reason="stale")
 
 
-def prepare(ctx: SweepContext) -> tuple[SweepContext, MlflowClient | None]:
+def prepare(ctx: SweepContext, study: optuna.Study,
+            storage: optuna.storages.BaseStorage) -> tuple[SweepContext, MlflowClient | None]:
     """Recover, queue and open the parent run.
 
     Returns ``ctx`` with ``parent_run_id`` set, and an MLflow client (None on a dry run).
     """
-    storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
-                           grace_period=int(ctx.grace_period),
-                           max_retry=ctx.spec.budget.max_retry)
-    study = open_study(ctx, storage)
     ctx.heartbeat_dir.mkdir(parents=True, exist_ok=True)
     with study_lock(ctx.storage_url, ctx.study_name, storage):
         # Under the lock: the client creates (migrates) a new SQLite store on first use,
@@ -180,11 +177,11 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
               on_status: Callable[[SweepStatus], None] | None = None,
               poll_seconds: float = 2.0) -> SweepStatus:
     """Run (or resume) a sweep to completion; returns the final status."""
-    ctx, client = prepare(ctx)
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
+    ctx, client = prepare(ctx, study, storage)
     workers = _start_workers(ctx, slots)
     last_recovery = time.time()
     while any(w.is_alive() for w in workers):

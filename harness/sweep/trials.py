@@ -168,6 +168,13 @@ def run_worker(ctx: SweepContext, slot: Slot) -> int:
         trial = claim(ctx, study, storage)
         if trial is None:
             break
-        run_trial(ctx, study, storage, trial, slot, client)
+        try:
+            run_trial(ctx, study, storage, trial, slot, client)
+        except Exception as exc:
+            # The sweep goes on; the trial records why (the trainer itself never gets here).
+            _log.exception("trial %d: the sweep worker failed", trial.number)
+            trial.set_user_attr("harness.failure", "worker_error")
+            trial.set_user_attr("harness.error", f"{type(exc).__name__}: {exc}"[:2000])
+            study.tell(trial, state=TrialState.FAIL)
         done += 1
     return done
