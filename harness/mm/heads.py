@@ -30,6 +30,18 @@ _DSNT_LOSS = dict(
 )
 
 
+def _regression_layout(in_channels: int, out_channels: int, heatmap_size: Sequence[int], init_cfg) -> dict:
+    """IntegralRegressionHead arguments for a bare 1x1 conv on the features."""
+    return dict(
+        in_channels=in_channels,
+        in_featuremap_size=tuple(heatmap_size),
+        num_joints=out_channels,
+        deconv_out_channels=None,
+        final_layer=dict(kernel_size=1),
+        init_cfg=init_cfg or _INIT,
+    )
+
+
 def _labels_and_weights(batch_data_samples) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.cat([d.gt_instance_labels.keypoint_labels for d in batch_data_samples])
     weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
@@ -96,16 +108,11 @@ class SoftArgmaxHead(IntegralRegressionHead):
         init_cfg: Optional[list] = None,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            in_featuremap_size=tuple(heatmap_size),
-            num_joints=out_channels,
+            **_regression_layout(in_channels, out_channels, heatmap_size, init_cfg),
             debias=debias,
             beta=beta,
-            deconv_out_channels=None,
-            final_layer=dict(kernel_size=1),
             loss=loss or dict(type="SmoothL1Loss", use_target_weight=True),
             decoder=decoder,
-            init_cfg=init_cfg or _INIT,
         )
 
 
@@ -130,17 +137,12 @@ class DSNTHeatmapHead(DSNTHead):
         init_cfg: Optional[list] = None,
     ) -> None:
         super().__init__(
-            in_channels=in_channels,
-            in_featuremap_size=tuple(heatmap_size),
-            num_joints=out_channels,
+            **_regression_layout(in_channels, out_channels, heatmap_size, init_cfg),
             lambda_t=lambda_t,
             debias=debias,
             beta=beta,
-            deconv_out_channels=None,
-            final_layer=dict(kernel_size=1),
             loss=loss or _DSNT_LOSS,
             decoder=decoder,
-            init_cfg=init_cfg or _INIT,
         )
 
     def loss(self, inputs, batch_data_samples, train_cfg=None) -> dict:

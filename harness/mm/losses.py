@@ -13,33 +13,32 @@ from harness.losses import STARLoss, StructuredLoss
 __all__ = ["StructuredHeatmapLoss", "STARHeatmapLoss", "MaskedJSDiscretLoss"]
 
 
+class _Weighted:
+    """Adds MMPose's ``loss_weight`` to a core loss module called as (scores, keypoints, weights)."""
+
+    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.loss_weight = loss_weight
+
+    def forward(self, scores, keypoints, weights=None):
+        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
+        return self.loss_weight * super().forward(scores, keypoints, weights)
+
+
 @MODELS.register_module()
-class StructuredHeatmapLoss(StructuredLoss):
+class StructuredHeatmapLoss(_Weighted, StructuredLoss):
     """The paper's smoothed structured loss, by name in MMPose configs.
 
     Args are those of :class:`harness.losses.StructuredLoss` plus ``loss_weight``.
     """
 
-    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.loss_weight = loss_weight
-
-    def forward(self, scores, keypoints, weights=None):
-        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
-        return self.loss_weight * super().forward(scores, keypoints, weights)
-
 
 @MODELS.register_module()
-class STARHeatmapLoss(STARLoss):
-    """The STAR loss (Zhou et al., CVPR 2023) on the main heatmap, by name in MMPose configs."""
+class STARHeatmapLoss(_Weighted, STARLoss):
+    """The STAR loss (Zhou et al., CVPR 2023) on the main heatmap, by name in MMPose configs.
 
-    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.loss_weight = loss_weight
-
-    def forward(self, scores, keypoints, weights=None):
-        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
-        return self.loss_weight * super().forward(scores, keypoints, weights)
+    Args are those of :class:`harness.losses.STARLoss` plus ``loss_weight``.
+    """
 
 
 @MODELS.register_module()
