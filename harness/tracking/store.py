@@ -6,7 +6,30 @@ from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 
-__all__ = ["default_tracking_uri", "ensure_experiment", "sqlite_path"]
+__all__ = ["default_tracking_uri", "ensure_experiment", "sqlite_path", "check_reachable", "StoreUnreachable"]
+
+
+class StoreUnreachable(ConnectionError):
+    """The tracking server does not answer; raised before anything is trained."""
+
+
+def check_reachable(tracking_uri: str, timeout: float = 5.0) -> None:
+    """Fail fast on an http(s) tracking URI whose server does not answer its health check.
+
+    MLflow's client retries a dead server for minutes before giving up, by which time a
+    trial would already have trained.
+    """
+    if urlparse(tracking_uri).scheme not in ("http", "https"):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=timeout) as response:
+            response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StoreUnreachable(f"{tracking_uri}: MLflow server unreachable ({reason})") from exc
 
 
 def default_tracking_uri(root: str | Path = ".") -> str:

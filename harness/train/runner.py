@@ -17,6 +17,7 @@ import numpy as np
 from harness import compat
 from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
+from harness.train.errors import BadRequest
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
 
@@ -99,7 +100,7 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
     from harness.tracking.hook import MLflowEpochLoggerHook
     from harness.tracking.provenance import provenance_tags
     from harness.tracking.run import open_run
-    from harness.tracking.store import default_tracking_uri
+    from harness.tracking.store import StoreUnreachable, check_reachable, default_tracking_uri
 
     if request.cpu_threads:
         torch.set_num_threads(request.cpu_threads)
@@ -125,6 +126,10 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         params.setdefault("arm", tags["harness.arm"])
     work_dir = Path(cfg.work_dir)
     tracking_uri = request.tracking_uri or default_tracking_uri()
+    try:
+        check_reachable(tracking_uri)
+    except StoreUnreachable as exc:
+        raise BadRequest(str(exc)) from exc
     client = MlflowClient(tracking_uri=tracking_uri)
     run_name = request.run_name or f"{params['method']}-{params['dataset']}-s{request.seed}"
     handle = open_run(
