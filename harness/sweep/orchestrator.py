@@ -42,8 +42,9 @@ from harness.sweep.trials import open_study, run_worker
 __all__ = ["resolve_context", "planned_trials", "enqueue_missing", "prepare", "run_sweep"]
 
 _log = logging.getLogger(__name__)
-# Failures that a retry would only repeat.
-FINAL_FAILURES = ("diverged", "bad_input")
+# Failures that a retry would only repeat. (bad_input is retried on a re-run: the usual
+# fix, e.g. making the missing data set, does not change the trial's identity.)
+FINAL_FAILURES = ("diverged",)
 
 
 def resolve_context(spec: SweepSpec, *, root: Path, host: str, python: str,
@@ -62,16 +63,18 @@ def resolve_context(spec: SweepSpec, *, root: Path, host: str, python: str,
 def planned_trials(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every trial the spec asks for: ``{"slot", "params", "user_attrs"}``.
 
-    Grid: arm x grid point x seed, keyed by trial id (so a re-run, or another machine,
+    Grid: seed x arm x grid point, keyed by trial id (so a re-run, or another machine,
     recognises it). TPE/random: ``n_trials`` numbered slots, seeds in rotation; the
     sampler fills in the params when a worker claims the slot.
     """
     out = []
     if spec.sampler.type == "grid":
         multi = len(spec.arms) > 1
-        for arm in spec.arms:
-            for point in grid_points(arm.search_space):
-                for seed in spec.seeds:
+        # Seed-major order: a sweep cut short (timeout, n_trials) still holds paired
+        # arm-vs-arm comparisons on its first seeds.
+        for seed in spec.seeds:
+            for arm in spec.arms:
+                for point in grid_points(arm.search_space):
                     tid = trial_id(arm.config, resolved_overrides(
                         arm.overrides, point, spec.budget.epochs), seed)
                     params = {"arm": arm.name, **point} if multi else dict(point)

@@ -64,7 +64,7 @@ def test_enqueue_is_idempotent_and_retries_only_retryable_failures(grid_study) -
     assert len(planned) == 4  # 2 arms x 2 seeds
     assert enqueue_missing(study, planned, max_retry=1) == 4
     assert enqueue_missing(study, planned, max_retry=1) == 0
-    outcomes = [("complete", None), ("diverged", TrialState.FAIL), ("error", TrialState.FAIL),
+    outcomes = [("complete", None), ("diverged", TrialState.FAIL), ("bad_input", TrialState.FAIL),
                 ("pruned", TrialState.PRUNED)]
     for name, state in outcomes:
         trial = study.ask()
@@ -74,7 +74,8 @@ def test_enqueue_is_idempotent_and_retries_only_retryable_failures(grid_study) -
         if state == TrialState.FAIL:
             trial.set_user_attr("harness.failure", name)
         study.tell(trial, state=state)
-    # Only the errored trial comes back; a diverged one would diverge again.
+    # Only the bad-input trial comes back (its data may exist now); a diverged one would
+    # diverge again.
     assert enqueue_missing(study, planned, max_retry=1) == 1
     again = study.ask()
     study.tell(again, state=TrialState.FAIL)
