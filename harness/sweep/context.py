@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import optuna
 
 from harness.sweep.spec import PRUNERS, SweepSpec
+from harness.sweep.storage import split_password
 
 __all__ = ["SweepContext", "pruner_config", "build_pruner", "build_sampler", "pruning_hook"]
 
@@ -81,9 +82,13 @@ def build_sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
 
 
 def pruning_hook(ctx: SweepContext, trial_number: int) -> dict[str, Any]:
-    """The MMEngine hook config (``harness.mm.pruning.OptunaPruningHook``) for one trial."""
+    """The MMEngine hook config (``harness.mm.pruning.OptunaPruningHook``) for one trial.
+
+    The storage URL carries no password (see :func:`~harness.sweep.storage.split_password`).
+    """
     return {
-        "type": "harness.mm.pruning.OptunaPruningHook", "storage": ctx.storage_url, "study_name": ctx.study_name,
+        "type": "harness.mm.pruning.OptunaPruningHook",
+        "storage": split_password(ctx.storage_url)[0], "study_name": ctx.study_name,
         "trial_number": trial_number, "metric": ctx.spec.objective.hook_metric,
         "pruner": pruner_config(ctx.spec),
     }

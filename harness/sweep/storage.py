@@ -20,6 +20,7 @@ import re
 import warnings
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import unquote
 
 import sqlalchemy  # an Optuna dependency
 from optuna.exceptions import ExperimentalWarning
@@ -29,7 +30,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, Jou
 from harness.sweep.recovery import Requeue
 
 __all__ = ["JOURNAL_PREFIX", "default_storage_url", "normalize_url", "is_journal",
-           "journal_path", "open_storage", "redact", "study_lock"]
+           "journal_path", "open_storage", "redact", "split_password", "study_lock"]
 
 JOURNAL_PREFIX = "journal:"
 _RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
@@ -83,6 +84,19 @@ def _rdb(url: str, heartbeat_interval: int, grace_period: int, max_retry: int) -
             grace_period=grace_period,
             heartbeat_stale_trial_callback=Requeue(max_retry=max_retry),
         )
+
+
+def split_password(url: str) -> tuple[str, dict[str, str]]:
+    """``(url without its password, env for the trainer)`` for a PostgreSQL URL.
+
+    A trial's request (with the pruning hook's storage URL) is logged to MLflow as
+    provenance; the password travels as ``PGPASSWORD`` (read by libpq) instead.
+    """
+    match = re.match(r"^(postgres(?:ql)?(?:\+\w+)?://[^:/@]+):([^/]*)@(.*)$", url)
+    if not match:
+        return url, {}
+    user, password, rest = match.groups()
+    return f"{user}@{rest}", {"PGPASSWORD": unquote(password)}
 
 
 def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 90,

@@ -24,7 +24,7 @@ from harness.sweep.identity import resolved_overrides, trial_id, trial_work_dir
 from harness.sweep.launchers import LAUNCHERS, Slot
 from harness.sweep.recovery import Heartbeat, owner_attrs
 from harness.sweep.space import suggest
-from harness.sweep.storage import open_storage, study_lock
+from harness.sweep.storage import open_storage, split_password, study_lock
 from harness.train.request import ExitCode, TrainRequest
 
 __all__ = ["open_study", "claim", "run_trial", "run_worker"]
@@ -147,11 +147,13 @@ def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.B
     log_path = work_dir / f"trial-{trial.number}.log"
     _log.info("trial %d: %s seed %s -> %s", trial.number, trial.user_attrs.get("harness.arm"),
               request.seed, work_dir)
+    secret_env = split_password(ctx.storage_url)[1] if request.extra_hooks else {}
     beat = ctx.heartbeat_dir / f"{ctx.study_name}-{trial.number}"
     # Trial has no public id accessor; the storage's heartbeat API is keyed by it.
     with Heartbeat(storage, trial._trial_id, beat, ctx.heartbeat_interval):
         code = LAUNCHERS[ctx.launcher](request_path, python=ctx.python,
-                                       env={**ctx.env, **slot.env}, log_path=log_path,
+                                       env={**ctx.env, **slot.env, **secret_env},
+                                       log_path=log_path,
                                        cwd=ctx.root, nproc=slot.nproc)
     return _finish(ctx, study, trial, code, log_path, client)
 

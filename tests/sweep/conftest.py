@@ -64,6 +64,7 @@ def postgres_url():
     import shutil
     import subprocess
     import tempfile
+    from urllib.parse import quote
 
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     hint = "install Debian's postgresql (`apt-get install -y postgresql`) to run it"
@@ -85,13 +86,20 @@ def postgres_url():
     if as_pg and runuser is None:
         pytest.skip("runuser (util-linux) is needed to start PostgreSQL as `postgres`")
     port = _free_port()
-    run = lambda *cmd: subprocess.run([*as_pg, *cmd], check=True, capture_output=True)  # noqa: E731
-    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    # A real password (scram), so that a URL losing it would fail to connect.
+    password = "s3cr@t:pw"
+    (base / "pw").write_text(password)
+    os.chown(base / "pw", user.pw_uid, user.pw_gid)
+    env = {**os.environ, "PGPASSWORD": password}
+    run = lambda *cmd: subprocess.run([*as_pg, *cmd], check=True, capture_output=True, env=env)  # noqa: E731
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+        f"--pwfile={base / 'pw'}", "-E", "UTF8")
     run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
         f"-h 127.0.0.1 -p {port} -k {base}", "start")
     try:
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna")
-        yield f"postgresql://postgres:unused@127.0.0.1:{port}/optuna"
+        # URL-encoded, as SQLAlchemy needs for "@" and ":" in a password.
+        yield f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/optuna"
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)

@@ -119,13 +119,21 @@ def _check_exact(study: optuna.Study, tmp_path: Path, sweep: str, n: int) -> Non
 
 
 def _two_orchestrators(tmp_path: Path, synth: Path, storage: str | None, name: str) -> None:
-    spec = _spec(tmp_path, name, [_arm("a", synth)], seeds=[0, 1, 2], storage=storage)
+    # A pruner that never prunes: every trial's hook still reports to the shared storage
+    # (on PostgreSQL through a password-less URL plus PGPASSWORD).
+    spec = _spec(tmp_path, name, [_arm("a", synth)], seeds=[0, 1, 2], storage=storage,
+                 pruner={"type": "threshold", "options": {"upper": 1000.0}})
     first, second = _sweep(spec), _sweep(spec)
     _done(first), _done(second)
     url = normalize_url(storage, base=REPO) if storage else f"journal:{tmp_path / 'work' / 'optuna.journal'}"
     study = _study(url, name)
     assert len(study.trials) == 3
     _check_exact(study, tmp_path, name, 3)
+    assert all(list(t.intermediate_values) == [1] for t in study.trials)
+    if storage:  # the password reached the hook through PGPASSWORD, not the logged request
+        secret = storage.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        requests = list((tmp_path / "work").glob("trials/*/request-*.json"))
+        assert requests and not any(secret in r.read_text() for r in requests)
 
 
 def test_two_orchestrators_share_a_journal_study(tmp_path, synth) -> None:

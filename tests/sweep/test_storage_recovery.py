@@ -14,13 +14,19 @@ from optuna.trial import TrialState
 from harness.sweep.orchestrator import enqueue_missing, planned_trials
 from harness.sweep.recovery import ATTEMPT_ATTRS, owner_attrs, recover_stale
 from harness.sweep.spec import load_spec
-from harness.sweep.storage import normalize_url, open_storage, redact, study_lock
+from harness.sweep.storage import normalize_url, open_storage, redact, split_password, study_lock
 
 
 def test_redact_hides_only_the_password() -> None:
     assert redact("postgresql://bob:s3cr@t@db:5432/optuna") == "postgresql://bob:***@db:5432/optuna"
     assert redact("postgresql://bob@db/optuna") == "postgresql://bob@db/optuna"
     assert redact("journal:/w/optuna.journal") == "journal:/w/optuna.journal"
+
+
+def test_password_leaves_the_url_for_the_environment() -> None:
+    assert split_password("postgresql+psycopg2://bob:s3%3Acr%40t@db:5432/optuna") == \
+        ("postgresql+psycopg2://bob@db:5432/optuna", {"PGPASSWORD": "s3:cr@t"})
+    assert split_password("journal:/w/o.journal") == ("journal:/w/o.journal", {})
 
 
 def test_normalize_url(tmp_path: Path) -> None:
