@@ -69,11 +69,13 @@ def pruner_config(spec: SweepSpec) -> dict[str, Any]:
 
 
 def build_pruner(config: Mapping[str, Any]) -> optuna.pruners.BasePruner:
+    """Instantiate :func:`pruner_config`'s output (the pruning hook does the same)."""
     kwargs = dict(config)
     return getattr(optuna.pruners, kwargs.pop("type"))(**kwargs)
 
 
 def build_sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
+    """The spec's seeded sampler."""
     # Grid trials are all enqueued with fixed params, so the sampler is never consulted
     # for them; Optuna's GridSampler would instead let parallel workers repeat a point.
     if spec.sampler.type == "tpe":

@@ -26,11 +26,13 @@ def _q(value: str) -> str:
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created when missing."""
     exp = client.get_experiment_by_name(name)
     return exp.experiment_id if exp is not None else client.create_experiment(name)
 
 
 def find_parent(client: MlflowClient, exp_id: str, sweep: str) -> Run | None:
+    """The sweep's parent run (the oldest, should there ever be two), or None."""
     runs = client.search_runs(
         [exp_id], f"tags.`harness.sweep` = {_q(sweep)} AND tags.`harness.kind` = 'sweep'",
         order_by=["attributes.start_time ASC"], max_results=1)

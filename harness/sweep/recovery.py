@@ -47,6 +47,7 @@ def process_start_time(pid: int) -> str | None:
 
 
 def owner_attrs(host: str, pid: int) -> dict[str, Any]:
+    """User attrs naming the process that runs a trial (see :func:`find_stale`)."""
     return {"harness.host": host, "harness.pid": pid,
             "harness.pid_start": process_start_time(pid) or ""}
 

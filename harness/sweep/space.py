@@ -91,6 +91,7 @@ def parse_search_space(raw: Mapping[str, Any]) -> tuple[Param, ...]:
 
 
 def distributions(space: tuple[Param, ...]) -> dict[str, BaseDistribution]:
+    """``{dotted key: Optuna distribution}``, e.g. for ``Study.ask(fixed_distributions=...)``."""
     return {p.key: p.distribution for p in space}
 
 

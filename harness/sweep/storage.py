@@ -37,6 +37,7 @@ _RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
 
 
 def default_storage_url(work_dir: str | Path) -> str:
+    """The journal file of a sweep's work area."""
     return f"{JOURNAL_PREFIX}{Path(work_dir).resolve() / 'optuna.journal'}"
 
 
@@ -60,10 +61,12 @@ def normalize_url(url: str, *, base: str | Path) -> str:
 
 
 def is_journal(url: str) -> bool:
+    """Whether a normalized URL names a journal file."""
     return url.startswith(JOURNAL_PREFIX)
 
 
 def journal_path(url: str) -> Path:
+    """The file behind a ``journal:`` URL."""
     return Path(url[len(JOURNAL_PREFIX):])
 
 

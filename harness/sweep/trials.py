@@ -35,6 +35,7 @@ FAILURES = {ExitCode.ERROR: "error", ExitCode.BAD_INPUT: "bad_input",
 
 
 def open_study(ctx: SweepContext, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """Create the sweep's study, or load it: every orchestrator and worker calls this."""
     return optuna.create_study(
         storage=storage, study_name=ctx.study_name, load_if_exists=True,
         direction=ctx.spec.objective.direction, sampler=build_sampler(ctx.spec),
