@@ -114,9 +114,7 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
 
         init_cpu_process_group()
     if rank != 0:
-        runner = Runner.from_cfg(cfg)
-        for hook in request.extra_hooks:
-            runner.register_hook(dict(hook))
+        runner = _build_runner(Runner, cfg, request)
         runner.train()
         runner.test()
         return None
@@ -147,16 +145,28 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
     handle.set_tags({**tags, **provenance_tags(_REPO_DIR)})
     logger.info("MLflow run %s (%s) in %s", handle.run_id, "resumed" if handle.resumed else "new", tracking_uri)
     try:
-        runner = Runner.from_cfg(cfg)
-        runner.register_hook(MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id))
-        for hook in request.extra_hooks:
-            runner.register_hook(dict(hook))
+        runner = _build_runner(Runner, cfg, request, MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id))
         runner.train()
         test_metrics = runner.test()
     except BaseException as exc:
         status = getattr(exc, "mlflow_status", "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         handle.finish(status, error=f"{type(exc).__name__}: {exc}".splitlines()[0][:1000])
         raise
+    result = _record_results(handle, work_dir, request, test_metrics)
+    handle.finish("FINISHED")
+    return result
+
+
+def _build_runner(runner_cls, cfg, request: TrainRequest, *hooks):
+    runner = runner_cls.from_cfg(cfg)
+    for hook in (*hooks, *(dict(h) for h in request.extra_hooks)):
+        runner.register_hook(hook)
+    return runner
+
+
+def _record_results(handle, work_dir: Path, request: TrainRequest, test_metrics: dict | None) -> TrainResult:
+    """Artifacts and summary metrics of a finished run; also written to RESULT_FILE."""
+    client = handle.client
     predictions = work_dir / PREDICTIONS_FILE
     if predictions.exists():
         client.log_artifact(handle.run_id, str(predictions), "predictions")
@@ -175,6 +185,5 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         test={k.split("/")[-1]: float(v) for k, v in (test_metrics or {}).items() if isinstance(v, (int, float))},
         val=val_last, best_val_nme=best_nme, best_epoch=best_epoch,
     )
-    result_file.write_text(json.dumps(asdict(result), indent=2))
-    handle.finish("FINISHED")
+    (work_dir / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2))
     return result
