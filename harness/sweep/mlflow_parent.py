@@ -17,6 +17,8 @@ from typing import Any, Mapping
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from harness.tracking.store import ensure_experiment
+
 __all__ = ["experiment_id", "find_parent", "open_parent", "child_runs", "fail_child_runs",
            "read_objective", "close_parent"]
 
@@ -26,9 +28,8 @@ def _q(value: str) -> str:
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
-    """The id of experiment ``name``, created when missing."""
-    exp = client.get_experiment_by_name(name)
-    return exp.experiment_id if exp is not None else client.create_experiment(name)
+    """The id of experiment ``name``, created when missing (as training runs create it)."""
+    return ensure_experiment(client, name)
 
 
 def find_parent(client: MlflowClient, exp_id: str, sweep: str) -> Run | None:

@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+
 __all__ = ["default_tracking_uri", "ensure_experiment", "sqlite_path", "check_reachable", "StoreUnreachable"]
 
 
@@ -56,12 +58,17 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment.experiment_id)
         return experiment.experiment_id
-    db = sqlite_path(client.tracking_uri) if isinstance(client.tracking_uri, str) else None
-    artifact_location = None
-    if db is not None:
-        artifact_location = (db.parent / "mlartifacts").resolve().as_uri()
-    elif urlparse(client.tracking_uri).scheme in ("", "file"):
-        artifact_location = None
+    experiment_id = _create(client, name)
+    # MLflow 3's UI opens an untyped experiment in its GenAI (traces) view; these are
+    # training runs, so say so and the UI opens on the runs table and their curves.
+    client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, "custom_model_development")
+    return experiment_id
+
+
+def _create(client: MlflowClient, name: str) -> str:
+    db = sqlite_path(client.tracking_uri)
+    # Other stores (a server) choose their own artifact root.
+    artifact_location = (db.parent / "mlartifacts").resolve().as_uri() if db is not None else None
     try:
         return client.create_experiment(name, artifact_location=artifact_location)
     except Exception:

@@ -30,6 +30,9 @@ def test_run_records_the_contract(make_request):
     client = MlflowClient(request.tracking_uri)
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert experiment.artifact_location.endswith("/mlartifacts")
     params, tags = run.data.params, run.data.tags
     assert params["method"] == "structured" and params["seed"] == "7" and params["dataset"] == "synth-300w"
     assert params["decoder"] == "GridKeypointCodec:local_softargmax(radius=2)"
