@@ -30,7 +30,9 @@ demo: venv
 	$(BIN)/harness data synth --out data/synth-300w
 	$(BIN)/harness sweep run sweeps/demo.yaml
 	$(BIN)/harness report generate --sweep sweeps/demo.yaml --out reports/demo
+	$(BIN)/harness sweep status sweeps/demo.yaml
 	@echo "report: reports/demo/index.html"
+	@echo "optuna-dashboard (pip install optuna-dashboard): optuna-dashboard work_dirs/sweeps/demo/optuna.journal --host 127.0.0.1"
 	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///work_dirs/sweeps/demo/mlflow.db --host 127.0.0.1 --port 5000"
 
 bench: venv
