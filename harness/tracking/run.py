@@ -49,8 +49,17 @@ class RunHandle:
             )
             for name, digest, path, context in files
         ]
-        if inputs:
-            self.client.log_inputs(self.run_id, datasets=inputs)
+        for attempt in range(5 if inputs else 0):
+            try:
+                self.client.log_inputs(self.run_id, datasets=inputs)
+                return
+            except Exception as exc:  # MlflowException, or SQLAlchemy's IntegrityError unwrapped
+                # MLflow's SQL store looks a dataset up, then inserts it: two trials of one
+                # sweep logging the same annotation file at once collide on its unique key.
+                # The retry finds the row the other run inserted and only links it.
+                if attempt == 4 or "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def finish(self, status: str = "FINISHED", error: str | None = None) -> None:
         if error:

@@ -109,7 +109,10 @@ def test_sweep_records_trials_survives_nan_and_resumes_without_duplicates(tmp_pa
 
 def _check_exact(study: optuna.Study, tmp_path: Path, sweep: str, n: int) -> None:
     complete = study.get_trials(states=(TrialState.COMPLETE,))
-    assert len(complete) == n, [(t.number, t.state, t.user_attrs) for t in study.trials]
+    assert len(complete) == n, [
+        (t.number, t.state.name, t.user_attrs.get("harness.failure"), str(t.user_attrs.get("harness.error", ""))[-600:])
+        for t in study.trials
+    ]
     ids = Counter(t.user_attrs["harness.trial_id"] for t in complete)
     assert len(ids) == n
     _, parents, children = _children(tmp_path, sweep)
