@@ -13,13 +13,13 @@ from __future__ import annotations
 import ctypes
 import logging
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 from harness.sweep.spec import Resources
+from harness.train.distributed import torchrun_command
 
 __all__ = ["Slot", "plan_slots", "die_with_parent", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
 
@@ -75,19 +75,11 @@ def die_with_parent() -> None:
 LaunchFn = Callable[..., int]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def trainer_command(request_path: Path, *, python: str, nproc: int = 1) -> list[str]:
     """``python -m harness.train.worker REQUEST``, under torchrun for a DDP (nproc > 1) trial."""
     if nproc == 1:
         return [python, "-m", "harness.train.worker", str(request_path)]
-    return [python, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-            "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
-            "-m", "harness.train.worker", str(request_path)]
+    return torchrun_command(request_path, nproc, python=python)
 
 
 def launch_subprocess(request_path: Path, *, python: str, env: Mapping[str, str],

@@ -63,7 +63,11 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
         raise BadRequest(f"{path}: not a harness method config (no `harness_method`)")
     cfg.work_dir = str(Path(request.work_dir).resolve())
     cfg.randomness = dict(seed=int(request.seed), deterministic=cfg.get("randomness", {}).get("deterministic", True))
-    cfg.resume = True  # no-op when the work dir has no checkpoint yet
+    # Resume only what an earlier attempt left behind. Deciding it up front also keeps
+    # Runner.test() from re-reading the last checkpoint after a fresh training: under DDP,
+    # rank 0 rewrites that file after validation (to record the best score) while the
+    # other ranks would be reading it.
+    cfg.resume = (Path(cfg.work_dir) / "last_checkpoint").is_file()
     cfg.launcher = request.launcher
     if request.launcher != "none" and request.device != "cuda":
         import torch

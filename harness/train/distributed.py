@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.train.request import TrainRequest
 
-__all__ = ["launch_distributed", "torchrun_command", "init_cpu_process_group"]
+__all__ = ["launch_distributed", "torchrun_command", "free_port", "rank_failures", "init_cpu_process_group"]
 
 
 def init_cpu_process_group() -> None:
@@ -30,18 +30,39 @@ def init_cpu_process_group() -> None:
         dist.init_process_group(backend="gloo")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago, for torchrun's rendezvous."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def torchrun_command(request_file: Path, nproc: int, port: int) -> list[str]:
+def torchrun_command(request_file: Path, nproc: int, *, python: str = sys.executable,
+                     port: int | None = None, log_dir: Path | None = None) -> list[str]:
+    """torchrun's command line for one node; with ``log_dir``, each rank's output is also kept there."""
+    logs = [f"--log-dir={log_dir}", "--tee=3"] if log_dir is not None else []
     return [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-        "--master_addr=127.0.0.1", f"--master_port={port}",
+        python, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+        "--master_addr=127.0.0.1", f"--master_port={port or free_port()}", *logs,
         "-m", "harness.train.worker", str(request_file),
     ]
+
+
+def rank_failures(log_dir: Path) -> dict[int, str]:
+    """The last stderr line of each rank of the newest torchrun attempt under ``log_dir``.
+
+    The worker ends a failure with a one-line reason; torchrun itself only says which
+    rank exited, so this is what tells a killed peer from the rank that actually failed.
+    """
+    attempts = sorted(log_dir.glob("*/attempt_*"), key=lambda p: p.stat().st_mtime)
+    if not attempts:
+        return {}
+    reasons = {}
+    for stderr in sorted(attempts[-1].glob("*/stderr.log")):
+        lines = [line for line in stderr.read_text(errors="replace").splitlines() if line.strip()]
+        if lines:
+            reasons[int(stderr.parent.name)] = lines[-1]
+    return reasons
 
 
 def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | None = None) -> int:
@@ -51,4 +72,9 @@ def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | 
     work_dir.mkdir(parents=True, exist_ok=True)
     request_file = work_dir / "train_request.json"
     request.to_json(request_file)
-    return subprocess.call(torchrun_command(request_file, nproc, _free_port()), env=env)
+    log_dir = work_dir / "torchrun"
+    code = subprocess.call(torchrun_command(request_file, nproc, log_dir=log_dir), env=env)
+    if code != 0:
+        for rank, reason in rank_failures(log_dir).items():
+            print(f"{work_dir}: rank {rank}: {reason}", file=sys.stderr)
+    return code

@@ -16,3 +16,11 @@ def test_two_process_launch_logs_one_run_from_rank_zero(make_request):
     runs = client.search_runs([client.get_experiment_by_name("test-train").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert [m.step for m in client.get_metric_history(runs[0].info.run_id, "val/nme")] == [1]
+
+
+def test_a_failing_rank_is_named_with_its_one_line_reason(make_request, capfd):
+    request = make_request("ddp-bad", cfg_options={"train_dataloader.dataset.data_root": "/nonexistent/"})
+    assert launch_distributed(request, nproc=2) == 1
+    reasons = [line for line in capfd.readouterr().err.splitlines() if ": rank " in line]
+    assert len(reasons) == 2
+    assert all(": BadRequest: /nonexistent/annotations/train.json: train annotation file not found" in line for line in reasons)
