@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.train.request import TrainRequest
 
-__all__ = ["launch_distributed", "torchrun_command", "free_port", "rank_failures", "init_cpu_process_group"]
+__all__ = ["launch_distributed", "finish_process_group", "rank_zero_decides", "torchrun_command", "free_port", "rank_failures", "init_cpu_process_group"]
 
 
 def init_cpu_process_group() -> None:
@@ -28,6 +28,34 @@ def init_cpu_process_group() -> None:
 
     if not torch.cuda.is_available() and not dist.is_initialized():
         dist.init_process_group(backend="gloo")
+
+
+def rank_zero_decides(value):
+    """``value`` as rank 0 sees it, on every rank (``value`` itself without a process group).
+
+    Every rank must call it at the same point; the others pass a placeholder.
+    """
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def finish_process_group() -> None:
+    """Leave the process group together: a barrier, then destroy it.
+
+    Without it a rank that is done early exits while a peer still flushes its last
+    collective, and the peer fails with gloo's "Connection closed by peer". A rank that
+    fails never reaches this; torchrun then stops the ranks waiting here.
+    """
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def free_port() -> int:
@@ -73,7 +101,18 @@ def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | 
     request_file = work_dir / "train_request.json"
     request.to_json(request_file)
     log_dir = work_dir / "torchrun"
-    code = subprocess.call(torchrun_command(request_file, nproc, log_dir=log_dir), env=env)
+    proc = subprocess.Popen(torchrun_command(request_file, nproc, log_dir=log_dir), env=env)
+    try:
+        code = proc.wait()
+    except BaseException:
+        # SIGTERM, not SIGKILL: torchrun passes it on to its workers, which would
+        # otherwise outlive it (and keep their GPUs).
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
     if code != 0:
         for rank, reason in rank_failures(log_dir).items():
             print(f"{work_dir}: rank {rank}: {reason}", file=sys.stderr)

@@ -18,6 +18,7 @@ from harness import compat
 from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
 from harness.train.errors import BadRequest
+from harness.train.distributed import finish_process_group, rank_zero_decides
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
 
@@ -114,9 +115,12 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
 
         init_cpu_process_group()
     if rank != 0:
-        runner = _build_runner(Runner, cfg, request)
-        runner.train()
-        runner.test()
+        # Only rank 0 can tell (from MLflow) that this work dir already finished.
+        if not rank_zero_decides(None):
+            runner = _build_runner(Runner, cfg, request)
+            runner.train()
+            runner.test()
+        finish_process_group()
         return None
     params, tags = describe_config(cfg, seed=request.seed, config_path=request.config)
     tags.update(request.tags)
@@ -135,9 +139,10 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         tags=tags, parent_run_id=request.parent_run_id,
     )
     result_file = work_dir / RESULT_FILE
-    if handle.previous_status == "FINISHED" and result_file.exists():
+    if rank_zero_decides(handle.previous_status == "FINISHED" and result_file.exists()):
         client.set_terminated(handle.run_id, status="FINISHED")
         logger.info("work dir %s already finished (run %s); nothing to do", work_dir, handle.run_id)
+        finish_process_group()
         return TrainResult(**json.loads(result_file.read_text()))
     if not handle.resumed:
         handle.log_params(params)
@@ -154,6 +159,7 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         raise
     result = _record_results(handle, work_dir, request, test_metrics)
     handle.finish("FINISHED")
+    finish_process_group()
     return result
 
 
