@@ -8,6 +8,6 @@ from harness import compat
 
 compat.apply()
 
-from harness.mm import codecs, heads, hooks, losses, metric  # noqa: E402  (registration)
+from harness.mm import codecs, estimators, heads, hooks, losses, metric  # noqa: E402  (registration)
 
-__all__ = ["codecs", "heads", "hooks", "losses", "metric"]
+__all__ = ["codecs", "estimators", "heads", "hooks", "losses", "metric"]

@@ -84,12 +84,18 @@ class ScoreMapHead(MSEHeatmapHead):
     input_px / input_size and a cell is input_size / (W, H) pixels wide.
     """
 
-    def loss(self, feats, batch_data_samples, train_cfg=None) -> dict:
+    def loss(self, feats, batch_data_samples, train_cfg=None, images=None) -> dict:
+        """``images`` (B, 3, H_in, W_in): the input crops, needed by an image-aware target only."""
         scores = self.forward(feats)
         labels, weights = _labels_and_weights(batch_data_samples)
         size = labels.new_tensor(self.heatmap_size)
         keypoints = (labels * size).to(scores.dtype)
-        return dict(loss_kpt=self.loss_module(scores, keypoints, weights))
+        if getattr(self.loss_module, "target", None) != "image_aware":
+            return dict(loss_kpt=self.loss_module(scores, keypoints, weights))
+        if images is None:
+            raise ValueError("loss target 'image_aware' needs the input crops: set "
+                             "model.type='ImageAwareTopdownPoseEstimator' in the config")
+        return dict(loss_kpt=self.loss_module(scores, keypoints, weights, image=images))
 
 
 @MODELS.register_module()

@@ -20,9 +20,12 @@ class _Weighted:
         super().__init__(**kwargs)
         self.loss_weight = loss_weight
 
-    def forward(self, scores, keypoints, weights=None):
-        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar."""
-        return self.loss_weight * super().forward(scores, keypoints, weights)
+    def forward(self, scores, keypoints, weights=None, **inputs):
+        """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar.
+
+        ``inputs`` go to the core unchanged (``image`` (B, C, Hi, Wi) for an image-aware target).
+        """
+        return self.loss_weight * super().forward(scores, keypoints, weights, **inputs)
 
 
 @MODELS.register_module()

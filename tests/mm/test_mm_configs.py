@@ -31,11 +31,12 @@ def _point_at(cfg: Config, data_dir: Path) -> None:
 
 def test_every_dataset_and_method_is_shipped():
     names = {p.name for p in CONFIGS}
-    assert len(CONFIGS) == 20
+    assert len(CONFIGS) == 22
     for folder in ("synth300w", "wflw", "300w", "cofw"):
         methods = {Config.fromfile(str(p)).harness_method for p in CONFIGS if p.parent.name == folder}
         assert methods == METHODS, folder
-    assert all(n.split("_")[0] in {"structured", "softargmax", "dsnt", "star", "heatmap-mse"} for n in names)
+    variants = {"structured", "structured-imageaware", "softargmax", "dsnt", "star", "heatmap-mse"}
+    assert all(n.split("_")[0] in variants for n in names)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)

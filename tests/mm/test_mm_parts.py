@@ -89,3 +89,50 @@ def test_checkpoint_with_message_hub_state_loads_with_weights_only(tmp_path):
     torch.save({"message_hub": hub.state_dict(), "meta": {"dtype": np.dtype("float32")}}, path)
     loaded = torch.load(path, weights_only=True)
     assert loaded["message_hub"]["log_scalars"]["train/loss"].current() == pytest.approx(1.5)
+
+
+class _PooledCrops(torch.nn.Module):
+    """Stand-in backbone: the crop pooled to the grid plus a fixed texture, so scores vary along edges too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("texture", torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1)))
+
+    def forward(self, images):
+        """(B, 3, 32, 32) -> ((B, 3, 8, 8),), the tuple of levels a backbone returns."""
+        return (torch.nn.functional.avg_pool2d(images, 4) + self.texture,)
+
+
+def test_image_aware_estimator_feeds_the_crops_to_the_structured_loss():
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+    from mmengine.structures import InstanceData
+
+    from harness.losses import StructuredLoss
+
+    init_default_scope("mmpose")
+    head = dict(type="ScoreMapHead", in_channels=3, out_channels=2, heatmap_size=(8, 8),
+                loss=dict(type="StructuredHeatmapLoss", target="image_aware", sigma=1.0, anisotropy=3.0, blend=1.0))
+    model = MODELS.build(dict(type="ImageAwareTopdownPoseEstimator",
+                              backbone=dict(type="Conv2d", in_channels=3, out_channels=3, kernel_size=1), head=head))
+    model.backbone = _PooledCrops()
+    torch.manual_seed(0)
+    torch.nn.init.normal_(model.head.final_layer.weight)  # scores that differ from cell to cell
+    images = torch.zeros(2, 3, 32, 32)
+    images[..., 16:] = 1.0  # a vertical edge at the grid centre
+    labels = torch.tensor([[[0.5, 0.5], [0.25, 0.5]], [[0.5, 0.4], [0.6, 0.6]]])
+    samples = []
+    for i in range(2):
+        sample = PoseDataSample()
+        sample.gt_instance_labels = InstanceData(keypoint_labels=labels[i : i + 1], keypoint_weights=torch.ones(1, 2))
+        samples.append(sample)
+    loss = model.loss(images, samples)["loss_kpt"]
+    scores = model.head.forward(model.extract_feat(images))
+    core = StructuredLoss(target="image_aware", sigma=1.0, anisotropy=3.0, blend=1.0)
+    expected = core(scores, labels * 8, torch.ones(2, 2), image=images)
+    isotropic = StructuredLoss(target="gaussian", sigma=1.0)(scores, labels * 8, torch.ones(2, 2))
+    assert torch.allclose(loss, expected)
+    assert not torch.allclose(loss, isotropic)  # the edge changed the label
+    with pytest.raises(ValueError, match="ImageAwareTopdownPoseEstimator"):
+        model.head.loss(model.extract_feat(images), samples)
