@@ -63,16 +63,19 @@ def main() -> None:
     first = Config.fromfile(str(configs[0]))
     feats = (torch.randn(args.batch, first.model.head.in_channels, *first.heatmap_size[::-1]),)
     samples = _samples(first, args.batch, gen)
+    # The input crops, for the image-aware label (built in every step, as in training).
+    images = torch.rand(args.batch, 3, *first.input_size[::-1])
     train, predict = {}, {}
     for path in configs:
         cfg = Config.fromfile(str(path))
         head = MODELS.build(cfg.model.head)
         head.init_weights()
-        name = cfg.harness_method
+        name = path.name.split("_")[0]  # the variant: structured and structured-imageaware share a method
+        extra = dict(images=images) if cfg.model.type == "ImageAwareTopdownPoseEstimator" else {}
 
-        def step(head=head):
+        def step(head=head, extra=extra):
             head.zero_grad(set_to_none=True)
-            losses = head.loss(feats, samples, {})
+            losses = head.loss(feats, samples, {}, **extra)
             losses["loss_kpt"].backward()
 
         def infer(head=head):
@@ -85,11 +88,11 @@ def main() -> None:
     base_train, base_pred = train_ms["softargmax"], predict_ms["softargmax"]
     print(f"B={args.batch} K={first.num_keypoints} {first.heatmap_size[0]}x{first.heatmap_size[1]}, "
           f"{args.threads} threads, torch {torch.__version__}, median of {args.repeats} interleaved runs")
-    print(f"| {'method':<12} | {'train step ms':>13} | {'x soft-argmax':>13} | {'peak MiB':>8} | "
+    print(f"| {'method':<21} | {'train step ms':>13} | {'x soft-argmax':>13} | {'peak MiB':>8} | "
           f"{'predict ms':>10} | {'x soft-argmax':>13} |")
-    print(f"|{'-' * 14}|{'-' * 15}|{'-' * 15}|{'-' * 10}|{'-' * 12}|{'-' * 15}|")
+    print(f"|{'-' * 23}|{'-' * 15}|{'-' * 15}|{'-' * 10}|{'-' * 12}|{'-' * 15}|")
     for name in train:
-        print(f"| {name:<12} | {train_ms[name]:13.1f} | {train_ms[name] / base_train:13.2f} | "
+        print(f"| {name:<21} | {train_ms[name]:13.1f} | {train_ms[name] / base_train:13.2f} | "
               f"{_peak_mib(train[name]):8.1f} | {predict_ms[name]:10.1f} | {predict_ms[name] / base_pred:13.2f} |")
 
 
