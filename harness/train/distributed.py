@@ -94,7 +94,7 @@ def rank_failures(log_dir: Path) -> dict[int, str]:
 
 
 def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | None = None) -> int:
-    """Run ``request`` on ``nproc`` processes; returns the worst process exit code."""
+    """Run ``request`` on ``nproc`` processes under torchrun; returns torchrun's exit code (0 when every rank succeeded)."""
     request = dataclasses.replace(request, launcher="pytorch")
     work_dir = Path(request.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

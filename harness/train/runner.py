@@ -17,8 +17,8 @@ import numpy as np
 from harness import compat
 from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
-from harness.train.errors import BadRequest
 from harness.train.distributed import finish_process_group, rank_zero_decides
+from harness.train.errors import BadRequest
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
 
