@@ -17,7 +17,7 @@ import numpy as np
 from harness import compat
 from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
-from harness.train.distributed import finish_process_group, rank_zero_decides
+from harness.train.distributed import finish_process_group, init_cpu_process_group, rank_zero_decides
 from harness.train.errors import BadRequest
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
@@ -111,8 +111,6 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
     cfg = load_config(request)
     files = check_data(cfg)
     if request.launcher != "none":
-        from harness.train.distributed import init_cpu_process_group
-
         init_cpu_process_group()
     if rank != 0:
         # Only rank 0 can tell (from MLflow) that this work dir already finished.

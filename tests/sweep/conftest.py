@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.train.distributed import free_port
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
@@ -43,14 +45,6 @@ def write_spec(root: Path):
     return write
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throw-away PostgreSQL cluster on 127.0.0.1, run as the ``postgres`` user.
@@ -85,7 +79,7 @@ def postgres_url():
     runuser = shutil.which("runuser")
     if as_pg and runuser is None:
         pytest.skip("runuser (util-linux) is needed to start PostgreSQL as `postgres`")
-    port = _free_port()
+    port = free_port()
     # A real password (scram), so that a URL losing it would fail to connect.
     password = "s3cr@t:pw"
     (base / "pw").write_text(password)

@@ -116,12 +116,11 @@ def _ddp_rank(rank: int, port: int, url: str, tmp: str) -> None:
 def test_ddp_only_rank0_reports_and_every_rank_stops(tmp_path: Path, study) -> None:
     import json
     import multiprocessing
-    import socket
+
+    from harness.train.distributed import free_port
 
     url, study = study
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_ddp_rank, args=(r, port, url, str(tmp_path))) for r in (0, 1)]
     for p in procs:

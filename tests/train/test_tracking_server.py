@@ -1,7 +1,6 @@
 """Training against a real MLflow tracking server on 127.0.0.1, and against a dead one."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,18 +9,13 @@ import urllib.request
 import pytest
 from mlflow import MlflowClient
 
+from harness.train.distributed import free_port
 from harness.train.errors import BadRequest
 from harness.train.runner import run_training
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_server_is_one_line_before_training(make_request):
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     started = time.time()
     with pytest.raises(BadRequest, match=r"http://127.0.0.1:\d+: MLflow server unreachable") as info:
         run_training(make_request("dead", tracking_uri=uri))
@@ -30,7 +24,7 @@ def test_unreachable_server_is_one_line_before_training(make_request):
 
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
