@@ -10,18 +10,17 @@ REQUEST.json`` in a fresh process (MMEngine's singletons must not leak between t
 """
 from __future__ import annotations
 
-import ctypes
 import logging
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from harness.lifetime import die_with_parent
 from harness.sweep.spec import Resources
 from harness.train.distributed import torchrun_command
 
-__all__ = ["Slot", "plan_slots", "die_with_parent", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
+__all__ = ["Slot", "plan_slots", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
 
 _log = logging.getLogger(__name__)
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -61,15 +60,6 @@ def plan_slots(resources: Resources, *, cpu_count: int) -> list[Slot]:
         env["CUDA_VISIBLE_DEVICES"] = devices[i] if resources.device == "cuda" else ""
         slots.append(Slot(i, resources.device, threads, env, nproc=n))
     return slots
-
-
-def die_with_parent() -> None:
-    # Linux: the trainer gets SIGKILL when its worker dies (e.g. kill -9 of the
-    # orchestrator), so no orphan keeps training and logging a trial now marked stale.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 LaunchFn = Callable[..., int]

@@ -26,10 +26,11 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.lifetime import die_with_parent
 from harness.sweep import mlflow_parent
 from harness.sweep.context import SweepContext
 from harness.sweep.identity import resolved_overrides, trial_id
-from harness.sweep.launchers import Slot, die_with_parent
+from harness.sweep.launchers import Slot
 from harness.sweep.recovery import recover_stale
 from harness.sweep.space import grid_points
 from harness.sweep.spec import SweepSpec

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.lifetime import die_with_parent
 from harness.train.request import TrainRequest
 
 __all__ = ["launch_distributed", "finish_process_group", "rank_zero_decides", "torchrun_command", "free_port", "rank_failures", "init_cpu_process_group"]
@@ -101,12 +102,13 @@ def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | 
     request_file = work_dir / "train_request.json"
     request.to_json(request_file)
     log_dir = work_dir / "torchrun"
-    proc = subprocess.Popen(torchrun_command(request_file, nproc, log_dir=log_dir), env=env)
+    proc = subprocess.Popen(torchrun_command(request_file, nproc, log_dir=log_dir), env=env,
+                            preexec_fn=die_with_parent)
     try:
         code = proc.wait()
     except BaseException:
-        # SIGTERM, not SIGKILL: torchrun passes it on to its workers, which would
-        # otherwise outlive it (and keep their GPUs).
+        # The launcher lives on (a library call): stop torchrun now, with SIGTERM, which
+        # it passes on to its ranks (a SIGKILLed torchrun leaves them running).
         proc.terminate()
         try:
             proc.wait(timeout=60)
