@@ -8,6 +8,8 @@ from harness import compat
 
 compat.apply()
 
-from harness.mm import codecs, estimators, heads, hooks, losses, metric  # noqa: E402  (registration)
+from harness.mm import (  # noqa: E402  (registration)
+    codecs, estimators, heads, hooks, losses, metric, pruning,
+)
 
-__all__ = ["codecs", "estimators", "heads", "hooks", "losses", "metric"]
+__all__ = ["codecs", "estimators", "heads", "hooks", "losses", "metric", "pruning"]

@@ -6,13 +6,15 @@ import math
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
+from harness.contracts import ExitCode
+
 __all__ = ["DivergenceGuardHook", "TrainingDiverged"]
 
 
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite; the run cannot recover by itself."""
 
-    exit_code = 3  # harness.train.request.ExitCode.DIVERGED
+    exit_code = ExitCode.DIVERGED
     mlflow_status = "FAILED"
 
 

@@ -3,7 +3,7 @@
 The sweep orchestrator appends this hook to a trial's ``custom_hooks`` (through
 ``TrainRequest.extra_hooks``) as::
 
-    dict(type="harness.mm.pruning.OptunaPruningHook",   # found by import path
+    dict(type="OptunaPruningHook",   # registered by importing harness.mm
          storage="journal:/abs/sweep/optuna.journal",   # or postgresql://...
          study_name="demo", trial_number=3, metric="face/nme",
          pruner=dict(type="MedianPruner", n_warmup_steps=2))
@@ -23,28 +23,21 @@ import optuna
 from mmengine.dist import broadcast_object_list, get_rank, is_distributed
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.registry import HOOKS
+from mmengine.registry import HOOKS  # the root registry: found with or without a default scope
 
-__all__ = ["TrialPruned", "OptunaPruningHook", "open_storage"]
+from harness.contracts import ExitCode, Metric
+from harness.storage import open_storage
+
+__all__ = ["TrialPruned", "OptunaPruningHook"]
 
 
 class TrialPruned(optuna.TrialPruned):
     """Raised on every rank when the trial is pruned; the worker exits with PRUNED."""
 
-    # Read by harness.train.worker (harness.mm must not import harness.train). The MLflow
-    # run ends FAILED with error "TrialPruned: ..." (what reports look for); the sweep also
-    # tags it optuna.state=PRUNED.
-    exit_code = 4  # harness.train.request.ExitCode.PRUNED
-
-
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """The storage behind a sweep's URL: ``journal:<path>`` or an SQLAlchemy URL."""
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-
-        path = url[len("journal:"):]
-        return optuna.storages.JournalStorage(JournalFileBackend(path, JournalFileOpenLock(path)))
-    return optuna.storages.RDBStorage(url)
+    # Read by harness.train.worker; the trainer records Outcome.PRUNED in its result
+    # record and tags the MLflow run harness.outcome=pruned.
+    exit_code = ExitCode.PRUNED
+    mlflow_status = "KILLED"
 
 
 @HOOKS.register_module()
@@ -63,7 +56,7 @@ class OptunaPruningHook(Hook):
     priority = "LOWEST"
 
     def __init__(self, storage: str, study_name: str, trial_number: int,
-                 metric: str = "face/nme", pruner: Optional[dict] = None) -> None:
+                 metric: str = Metric.FACE_NME, pruner: Optional[dict] = None) -> None:
         self.storage_url, self.study_name = storage, study_name
         self.trial_number, self.metric = int(trial_number), metric
         self.pruner_cfg = dict(pruner or {"type": "NopPruner"})
@@ -73,7 +66,7 @@ class OptunaPruningHook(Hook):
     def _load_trial(self) -> optuna.Trial:
         cfg = dict(self.pruner_cfg)
         pruner = getattr(optuna.pruners, cfg.pop("type"))(**cfg)
-        storage = open_storage(self.storage_url)
+        storage = open_storage(self.storage_url, create=False)
         # RandomSampler: building a Trial asks the sampler for relative params; the
         # orchestrator already sampled this trial's params, so keep that step trivial.
         study = optuna.load_study(study_name=self.study_name, storage=storage,

@@ -9,14 +9,15 @@ on MLflow alone.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["OptunaSection", "optuna_section", "redact"]
+from harness.storage import normalize_url, open_storage, redact
+
+__all__ = ["OptunaSection", "optuna_section"]
 
 
 @dataclass
@@ -28,22 +29,6 @@ class OptunaSection:
     notes: list[str] = field(default_factory=list)
 
 
-def redact(url: str) -> str:
-    """A storage URL without its password (reports get shared)."""
-    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
-
-
-def _storage(url: str):
-    """An Optuna storage for ``url``: ``journal:/path`` (the sweep default) or an RDB URL."""
-    if url.startswith("journal:"):
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        path = url[len("journal:"):]
-        if not Path(path).is_file():  # the backend would create an empty journal
-            raise FileNotFoundError(f"no journal file {path}")
-        return JournalStorage(JournalFileBackend(path))
-    return url
 
 
 def _lookup(run, key: str) -> str | None:
@@ -81,7 +66,8 @@ def optuna_section(parent, top: int = 10) -> OptunaSection:
     from optuna.visualization import matplotlib as ovm
 
     try:
-        study = optuna.load_study(study_name=name, storage=_storage(storage))
+        study = optuna.load_study(study_name=name, storage=open_storage(
+            normalize_url(storage, base=Path.cwd()), create=False))
     except Exception as exc:  # any storage failure only removes this section
         section.notes.append(f"Optuna study {name!r} at {redact(storage)} could not be read: {exc}")
         return section

@@ -10,7 +10,7 @@ import pandas as pd
 
 from harness.report import figures as fg
 from harness.report import stats
-from harness.report.optuna_section import redact
+from harness.storage import redact
 from harness.report.published import published_frame
 from harness.report.render import Report, Section
 

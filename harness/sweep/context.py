@@ -84,12 +84,12 @@ def build_sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
 
 
 def pruning_hook(ctx: SweepContext, trial_number: int) -> dict[str, Any]:
-    """The MMEngine hook config (``harness.mm.pruning.OptunaPruningHook``) for one trial.
+    """The MMEngine hook config (``OptunaPruningHook``, registered by ``harness.mm``) for one trial.
 
     The storage URL carries no password (see :func:`~harness.sweep.storage.split_password`).
     """
     return {
-        "type": "harness.mm.pruning.OptunaPruningHook",
+        "type": "OptunaPruningHook",
         "storage": split_password(ctx.storage_url)[0], "study_name": ctx.study_name,
         "trial_number": trial_number, "metric": ctx.spec.objective.hook_metric,
         "pruner": pruner_config(ctx.spec),

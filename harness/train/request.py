@@ -11,17 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.contracts import ExitCode
+
 __all__ = ["TrainRequest", "ExitCode"]
-
-
-class ExitCode:
-    """Process exit codes of ``python -m harness.train.worker``."""
-
-    OK = 0
-    ERROR = 1
-    BAD_INPUT = 2  # config, data or arguments rejected before training started
-    DIVERGED = 3  # NaN/inf loss
-    PRUNED = 4  # stopped by the pruning hook
 
 
 @dataclass(frozen=True)

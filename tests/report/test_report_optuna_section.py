@@ -7,7 +7,7 @@ from optuna.distributions import FloatDistribution
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from harness.report.optuna_section import optuna_section, redact
+from harness.report.optuna_section import optuna_section
 
 
 def _parent(params=None, tags=None):
@@ -40,7 +40,3 @@ def test_no_parent_no_section():
     section = optuna_section(None)
     assert not section.tables and not section.figures and not section.notes
 
-
-def test_redact_hides_the_password():
-    assert redact("postgresql://user:secret@host/db") == "postgresql://user:***@host/db"
-    assert redact("sqlite:///a/b.db") == "sqlite:///a/b.db"

@@ -40,7 +40,7 @@ def test_grid_dry_run_builds_one_request_per_trial(root, write_spec, base_spec, 
                            "optuna.trial_number"}
     assert r.work_dir.endswith(r.tags["harness.trial_id"])
     (hook,) = r.extra_hooks
-    assert hook["type"] == "harness.mm.pruning.OptunaPruningHook"
+    assert hook["type"] == "OptunaPruningHook"
     assert hook["pruner"] == {"type": "MedianPruner", "n_warmup_steps": 1}
     assert hook["storage"] == ctx.storage_url and hook["metric"] == "face/nme"
     assert sorted(r.seed for r in requests) == [0, 0, 1, 1]

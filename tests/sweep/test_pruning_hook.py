@@ -66,7 +66,7 @@ def study(tmp_path: Path):
 
 
 def _hook(url: str, pruner: dict) -> dict:
-    return dict(type="harness.mm.pruning.OptunaPruningHook", storage=url, study_name="s",
+    return dict(type="OptunaPruningHook", storage=url, study_name="s",
                 trial_number=0, metric="face/nme", pruner=pruner)
 
 
