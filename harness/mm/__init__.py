@@ -9,7 +9,7 @@ from harness import compat
 compat.apply()
 
 from harness.mm import (  # noqa: E402  (registration)
-    codecs, estimators, heads, hooks, losses, metric, pruning,
+    checkpoint, codecs, estimators, heads, hooks, losses, metric, pruning,
 )
 
-__all__ = ["codecs", "estimators", "heads", "hooks", "losses", "metric", "pruning"]
+__all__ = ["checkpoint", "codecs", "estimators", "heads", "hooks", "losses", "metric", "pruning"]

@@ -1,6 +1,7 @@
 # Runtime shared by every harness config. Differences from MMPose's default_runtime:
 # MMEngine's own Visualizer (MMPose's imports torchvision, which breaks the CPU torch),
-# the project's plug-ins loaded loudly, a checkpoint every epoch (resume after a kill),
+# the project's plug-ins loaded loudly, a checkpoint every epoch (resume after a kill) saved so
+# that a kill during the save cannot lose the previous one (AtomicCheckpointHook),
 # best checkpoint by the project's NME, and the NaN guard.
 default_scope = 'mmpose'
 custom_imports = dict(imports=['harness.mm'], allow_failed_imports=False)
@@ -10,7 +11,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=1,
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1,
         save_best='face/nme', rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
