@@ -8,6 +8,7 @@ from mmengine.config import Config, ConfigDict
 
 from harness.train.errors import BadRequest
 from harness.train.request import TrainRequest
+from harness.train.resume import pick_resume_checkpoint
 
 __all__ = ["load_config", "check_override_keys", "PREDICTIONS_FILE"]
 
@@ -66,8 +67,13 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
     # Resume only what an earlier attempt left behind. Deciding it up front also keeps
     # Runner.test() from re-reading the last checkpoint after a fresh training: under DDP,
     # rank 0 rewrites that file after validation (to record the best score) while the
-    # other ranks would be reading it.
-    cfg.resume = (Path(cfg.work_dir) / "last_checkpoint").is_file()
+    # other ranks would be reading it. Every rank picks the same file: rank 0 saves nothing
+    # before all ranks are past this point (its first save follows a collective step).
+    # The newest checkpoint that loads, not blindly the one last_checkpoint names: a kill
+    # during a save may have left that one missing or truncated. None loads: start over.
+    checkpoint = pick_resume_checkpoint(Path(cfg.work_dir))
+    cfg.resume = checkpoint is not None
+    cfg.load_from = str(checkpoint) if checkpoint is not None else None
     cfg.launcher = request.launcher
     if request.launcher != "none" and request.device != "cuda":
         import torch
@@ -80,7 +86,6 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
                 type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False,
                 find_unused_parameters=False,
             )
-    cfg.load_from = None
     _absolute_data_roots(cfg, (base_dir or Path.cwd()).resolve())
     if cfg.get("test_evaluator"):
         cfg.test_evaluator.predictions_file = str(Path(cfg.work_dir) / PREDICTIONS_FILE)
