@@ -26,24 +26,51 @@ EXAMPLES = """examples:
 
 
 def _load(path: str):
+    """The parsed spec, or None after logging each of its mistakes on its own line."""
     from harness.sweep.spec import SpecError, load_spec
 
     try:
         return load_spec(path, root=Path.cwd())
     except SpecError as exc:
-        logging.getLogger("harness.sweep").error("%s", exc)
+        for line in exc.problems:
+            logging.getLogger("harness.sweep").error("%s", line)
         return None
 
 
-def _validate(args: argparse.Namespace) -> int:
-    spec = _load(args.spec)
+def _checked(spec):
+    """``spec`` if its arms agree with their configs (and models build), else None."""
     if spec is None:
+        return None
+    from harness.sweep.validate import spec_problems
+
+    problems = spec_problems(spec, Path.cwd())
+    for line in problems:
+        logging.getLogger("harness.sweep").error("%s", line)
+    return None if problems else spec
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from harness.sweep.spec import SpecError, load_spec
+    from harness.sweep.validate import arm_lines, spec_problems
+
+    try:
+        spec = load_spec(args.spec, root=Path.cwd())
+        lines = spec_problems(spec, Path.cwd())
+    except SpecError as exc:
+        # Arms the YAML got right are still checked against their configs: all at once.
+        spec, lines = None, list(exc.problems)
+        for i, arm in exc.arms:
+            lines += arm_lines(args.spec, i, arm, Path.cwd())
+    for line in lines:
+        logging.getLogger("harness.sweep").error("%s", line)
+    if spec is None or lines:
         return 2
     from harness.sweep.orchestrator import planned_trials
 
     print(f"{args.spec}: ok: {len(spec.arms)} arms, {len(spec.seeds)} seeds, "
           f"{len(planned_trials(spec))} trials, {spec.sampler.type} sampler, "
-          f"{spec.pruner.type} pruner, {spec.budget.epochs} epochs")
+          f"{spec.pruner.type} pruner, {spec.budget.epochs} epochs; every arm's keys are "
+          "in its config and its model builds")
     return 0
 
 
@@ -56,6 +83,7 @@ def _context(spec, storage: str | None, **extra):
 
 def _run(args: argparse.Namespace) -> int:
     spec = _load(args.spec)
+    spec = _checked(spec)  # before anything is created in the storage or in MLflow
     if spec is None:
         return 2
     import dataclasses

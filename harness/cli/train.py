@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mmengine.config import DictAction
 
-__all__ = ["register"]
+from harness.contracts import ExitCode
+
+__all__ = ["register", "preflight"]
 
 EXAMPLE = """example:
   harness data synth --out data/synth-300w
@@ -48,8 +51,29 @@ def request_from_args(args):
     )
 
 
+def preflight(request) -> str | None:
+    """Why ``request`` cannot train (one line), found before any MLflow run is opened.
+
+    The override keys (checked again by the trainer) and a CPU build of the model: a
+    wrong key or constructor argument would otherwise fail after the run is recorded.
+    """
+    from harness.train.config import load_config
+    from harness.train.errors import BadRequest
+    from harness.train.preflight_model import check_model
+
+    try:
+        check_model(load_config(request), request.config)
+    except BadRequest as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
 def run(args) -> int:
     request = request_from_args(args)
+    problem = preflight(request)
+    if problem:
+        print(problem, file=sys.stderr)
+        return ExitCode.BAD_INPUT
     if args.gpus and args.gpus > 1:
         from harness.train.distributed import launch_distributed
 

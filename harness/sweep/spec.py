@@ -2,10 +2,13 @@
 
 A spec names its arms (method + config + MMEngine dotted-key overrides + search space),
 seeds, sampler, pruner, objective, budget, resources, Optuna storage and MLflow target.
-Every mistake is reported as one line naming the file and the key, e.g.
-``sweeps/demo.yaml: arms[1].method: unknown method 'softmax' (known: ...)``.
+Every mistake is reported, all of them at once, as one line naming the file and the key,
+e.g. ``sweeps/demo.yaml: arms[1].method: unknown value 'softmax' (known: ...)``.
+An override key starting with ``+`` declares a key new to the arm's config.
 
-Run ``harness sweep validate sweeps/demo.yaml`` to check a spec without training.
+This module checks the YAML alone; :mod:`harness.sweep.validate` also checks each arm
+against its config. Run ``harness sweep validate sweeps/demo.yaml`` for both, without
+training.
 """
 from __future__ import annotations
 
@@ -37,7 +40,16 @@ PRUNERS = {
 
 
 class SpecError(ValueError):
-    """A spec mistake; the message is one line: ``FILE: KEY: what is wrong``."""
+    """Spec mistakes; the message has one line per mistake: ``FILE: KEY: what is wrong``.
+
+    ``problems`` holds the same lines, so a caller can report each one; ``arms`` the
+    (index, arm) of every arm without a mistake, which can still be checked against its
+    config.
+    """
+
+    def __init__(self, *problems: str, arms: tuple[tuple[int, "Arm"], ...] = ()):
+        super().__init__("\n".join(problems))
+        self.problems, self.arms = problems, arms
 
 
 @dataclass(frozen=True)
@@ -127,19 +139,23 @@ _TOP = {"name", "description", "base_config", "arms", "seeds", "sampler", "prune
 
 
 class _Reader:
-    """Typed access to one mapping of the YAML tree, raising one-line :class:`SpecError`."""
+    """Typed access to one mapping of the YAML tree.
 
-    def __init__(self, file: str, where: str, data: Any):
-        self.file, self.where = file, where
+    A mistake is recorded in the shared ``errors`` list and parsing goes on with the
+    default (or None), so that one run reports every mistake of a spec.
+    """
+
+    def __init__(self, file: str, where: str, data: Any, errors: list[str]):
+        self.file, self.where, self.errors = file, where, errors
+        self.data: dict = data if isinstance(data, dict) else {}
         if not isinstance(data, dict):
             self.fail(f"expected a mapping, got {type(data).__name__}")
-        self.data = data
 
     def key(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
 
     def fail(self, message: str, key: str | None = None) -> None:
-        raise SpecError(f"{self.file}: {key or self.where or '<top>'}: {message}")
+        self.errors.append(f"{self.file}: {key or self.where or '<top>'}: {message}")
 
     def check_keys(self, allowed: set[str]) -> None:
         for k in self.data:
@@ -148,22 +164,26 @@ class _Reader:
 
     def get(self, name: str, types: type | tuple[type, ...], default: Any = ..., *,
             choices: tuple[str, ...] | None = None) -> Any:
+        """The value of ``name``; on a mistake, ``default`` (None for a required key)."""
+        fallback = None if default is ... else default
         if name not in self.data or self.data[name] is None:
             if default is ...:
                 self.fail("missing required key", self.key(name))
-            return default
+            return fallback
         value = self.data[name]
         types = types if isinstance(types, tuple) else (types,)
         # bool is an int subclass in Python; `seed: true` is a mistake, not 1.
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             wanted = " or ".join(t.__name__ for t in types)
             self.fail(f"expected {wanted}, got {type(value).__name__} {value!r}", self.key(name))
+            return fallback
         if choices is not None and value not in choices:
             self.fail(f"unknown value {value!r} (known: {', '.join(choices)})", self.key(name))
+            return fallback
         return value
 
     def sub(self, name: str) -> "_Reader":
-        return _Reader(self.file, self.key(name), self.data.get(name) or {})
+        return _Reader(self.file, self.key(name), self.data.get(name) or {}, self.errors)
 
 
 def _positive(r: _Reader, name: str, value: Any, minimum: float = 1) -> Any:
@@ -172,25 +192,34 @@ def _positive(r: _Reader, name: str, value: Any, minimum: float = 1) -> Any:
     return value
 
 
+def _parse_space(r: _Reader) -> tuple[Param, ...]:
+    # One key at a time, so that every bad key of a space is reported.
+    params = []
+    for key, entry in r.get("search_space", dict, {}).items():
+        try:
+            params.extend(parse_search_space({key: entry}))
+        except ValueError as exc:
+            r.fail(str(exc), r.key("search_space"))
+    return tuple(params)
+
+
 def _parse_arm(r: _Reader, base_config: str | None, root: Path) -> Arm:
     r.check_keys({"name", "method", "config", "overrides", "search_space"})
     name = r.get("name", str)
     method = r.get("method", str, choices=METHODS)
     config = r.get("config", str, base_config)
     if config is None:
-        r.fail("missing required key (and no top-level base_config)", r.key("config"))
-    if not (root / config).is_file():
+        if "config" not in r.data or r.data["config"] is None:
+            r.fail("missing required key (and no top-level base_config)", r.key("config"))
+    elif not (root / config).is_file():
         r.fail(f"config file not found: {config} (relative to {root})", r.key("config"))
     overrides = r.get("overrides", dict, {})
     for k in overrides:
-        if not isinstance(k, str) or not k or " " in k:
-            r.fail("override keys are MMEngine dotted keys like 'optim_wrapper.optimizer.lr'",
-                   r.key(f"overrides.{k}"))
-    try:
-        space = parse_search_space(r.get("search_space", dict, {}))
-    except ValueError as exc:
-        r.fail(str(exc), r.key("search_space"))
-    clash = {p.key for p in space} & set(overrides)
+        if not isinstance(k, str) or not k.removeprefix("+") or " " in k:
+            r.fail("override keys are MMEngine dotted keys like 'optim_wrapper.optimizer.lr' "
+                   "(or '+key' for a new one)", r.key(f"overrides.{k}"))
+    space = _parse_space(r)
+    clash = {p.key.removeprefix("+") for p in space} & {str(k).removeprefix("+") for k in overrides}
     if clash:
         r.fail(f"keys both overridden and searched: {sorted(clash)}", r.key("search_space"))
     return Arm(name, method, config, dict(overrides), space)
@@ -213,11 +242,13 @@ def _parse_resources(r: _Reader) -> Resources:
     gpus = list(range(gpus)) if isinstance(gpus, int) else gpus
     if not all(isinstance(g, int) and not isinstance(g, bool) and g >= 0 for g in gpus):
         r.fail("expected a GPU count or a list of GPU ids", r.key("gpus"))
-    if device == "cuda" and not gpus:
+        gpus = []
+    elif device == "cuda" and not gpus:
         r.fail("device: cuda needs gpus (a count or a list of ids)", r.key("gpus"))
     per_trial = _positive(r, "gpus_per_trial", r.get("gpus_per_trial", int, 1))
     per_gpu = _positive(r, "trials_per_gpu", r.get("trials_per_gpu", int, 1))
-    if device == "cuda" and (len(gpus) % per_trial or (per_trial > 1 and per_gpu > 1)):
+    if device == "cuda" and gpus and per_trial >= 1 and (
+            len(gpus) % per_trial or (per_trial > 1 and per_gpu > 1)):
         r.fail(f"{len(gpus)} GPUs do not split into trials of {per_trial} GPUs"
                f"{' (and DDP trials cannot share GPUs)' if per_gpu > 1 else ''}",
                r.key("gpus_per_trial"))
@@ -231,27 +262,54 @@ def _parse_resources(r: _Reader) -> Resources:
     )
 
 
-def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec:
-    """Validate a YAML tree; config paths are resolved against ``root`` (the repo root)."""
-    top = _Reader(file, "", data)
-    top.check_keys(_TOP)
-    name = top.get("name", str)
-    if not name.replace("-", "").replace("_", "").isalnum():
-        top.fail("use letters, digits, '-' and '_' only", "name")
-    base_config = top.get("base_config", str, None)
-    raw_arms = top.get("arms", list)
-    if not raw_arms:
-        top.fail("at least one arm is needed", "arms")
-    arms = tuple(_parse_arm(_Reader(file, f"arms[{i}]", a), base_config, root)
-                 for i, a in enumerate(raw_arms))
-    names = [a.name for a in arms]
-    if len(set(names)) != len(names):
-        top.fail(f"arm names must be unique, got {names}", "arms")
+def _parse_seeds(top: _Reader) -> tuple[int, ...]:
     seeds = top.get("seeds", (int, list), [0])
     seeds = [seeds] if isinstance(seeds, int) else seeds
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds) \
             or len(set(seeds)) != len(seeds):
         top.fail("expected a non-empty list of distinct integers", "seeds")
+    return tuple(seeds)
+
+
+def _parse_budget(b: _Reader, sampler: Sampler) -> Budget:
+    b.check_keys({"epochs", "n_trials", "timeout", "max_retry"})
+    budget = Budget(
+        epochs=_positive(b, "epochs", b.get("epochs", int)),
+        n_trials=_positive(b, "n_trials", b.get("n_trials", int, None)),
+        timeout=_positive(b, "timeout", b.get("timeout", (int, float), None), 0),
+        max_retry=_positive(b, "max_retry", b.get("max_retry", int, 2), 0),
+    )
+    if sampler.type != "grid" and b.data.get("n_trials") is None:
+        b.fail(f"required with sampler {sampler.type!r}", b.key("n_trials"))
+    return budget
+
+
+def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec:
+    """Validate a YAML tree; config paths are resolved against ``root`` (the repo root).
+
+    Raises:
+        SpecError: with one line per mistake, all of them.
+    """
+    errors: list[str] = []
+    top = _Reader(file, "", data, errors)
+    top.check_keys(_TOP)
+    name = top.get("name", str)
+    if name is not None and not name.replace("-", "").replace("_", "").isalnum():
+        top.fail("use letters, digits, '-' and '_' only", "name")
+    base_config = top.get("base_config", str, None)
+    raw_arms = top.get("arms", list)
+    if raw_arms == []:
+        top.fail("at least one arm is needed", "arms")
+    arms, sound = [], []
+    for i, raw in enumerate(raw_arms or []):
+        before = len(errors)
+        arms.append(_parse_arm(_Reader(file, f"arms[{i}]", raw, errors), base_config, root))
+        if len(errors) == before:
+            sound.append((i, arms[-1]))
+    names = [a.name for a in arms if a.name is not None]
+    if len(set(names)) != len(names):
+        top.fail(f"arm names must be unique, got {names}", "arms")
+    seeds = _parse_seeds(top)
 
     s = top.sub("sampler")
     s.check_keys({"type", "seed"})
@@ -271,31 +329,24 @@ def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec
         reduce=o.get("reduce", str, "last", choices=("last", "best")),
         hook_metric=o.get("hook_metric", str, "face/nme"),
     )
-    b = top.sub("budget")
-    b.check_keys({"epochs", "n_trials", "timeout", "max_retry"})
-    budget = Budget(
-        epochs=_positive(b, "epochs", b.get("epochs", int)),
-        n_trials=_positive(b, "n_trials", b.get("n_trials", int, None)),
-        timeout=_positive(b, "timeout", b.get("timeout", (int, float), None), 0),
-        max_retry=_positive(b, "max_retry", b.get("max_retry", int, 2), 0),
-    )
-    if sampler.type != "grid" and budget.n_trials is None:
-        b.fail(f"required with sampler {sampler.type!r}", b.key("n_trials"))
-
+    budget = _parse_budget(top.sub("budget"), sampler)
     m = top.sub("mlflow")
     m.check_keys({"tracking_uri", "experiment"})
-    return SweepSpec(
-        name=name, arms=arms, seeds=tuple(seeds), sampler=sampler,
+    spec = SweepSpec(
+        name=name, arms=tuple(arms), seeds=seeds, sampler=sampler,
         pruner=_parse_pruner(top.sub("pruner")), objective=objective, budget=budget,
         resources=_parse_resources(top.sub("resources")),
         mlflow=MlflowTarget(m.get("tracking_uri", str, None), m.get("experiment", str, None)),
         storage=top.get("storage", str, None), work_dir=top.get("work_dir", str, None),
         description=top.get("description", str, ""), path=file, text=text,
     )
+    if errors:
+        raise SpecError(*errors, arms=tuple(sound))
+    return spec
 
 
 def load_spec(path: str | Path, *, root: str | Path) -> SweepSpec:
-    """Read and validate ``path``; raises :class:`SpecError` (one line) on any mistake."""
+    """Read and validate ``path``; raises :class:`SpecError` (one line per mistake)."""
     path = Path(path)
     try:
         text = path.read_text()

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
 from harness.train.errors import BadRequest
+from harness.train.preflight import override_problems, plain_keys
 from harness.train.request import TrainRequest
 from harness.train.resume import pick_resume_checkpoint
 
@@ -16,21 +17,18 @@ PREDICTIONS_FILE = "predictions/test_predictions.npz"
 
 
 def check_override_keys(cfg: Config, options: dict[str, Any], source: str) -> None:
-    """Every dotted key must lead through existing dicts; only its last part may be new.
+    """Every override key must exist in ``cfg``, unless declared new with a leading ``+``.
 
-    A typo in a middle component would otherwise silently create a new, unused subtree.
+    MMEngine merges an unknown key silently: a typo would train with the default, or
+    fail deep in a model constructor.
+
+    Raises:
+        BadRequest: naming ``source`` and the first unknown key.
     """
-    for key in options:
-        node: Any = cfg
-        parts = key.split(".")
-        for depth, part in enumerate(parts[:-1]):
-            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, (dict, ConfigDict, Config)) and part in node:
-                node = node[part]
-            else:
-                where = ".".join(parts[: depth + 1])
-                raise BadRequest(f"{source}: unknown config key {where!r} in override {key!r}")
+    problems = override_problems(cfg, options)
+    if problems:
+        key, reason = problems[0]
+        raise BadRequest(f"{source}: {key}: {reason}")
 
 
 def _absolute_data_roots(cfg: Config, base: Path) -> None:
@@ -59,7 +57,7 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
         raise BadRequest(f"{path}: cannot parse config ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
     if request.cfg_options:
         check_override_keys(cfg, request.cfg_options, str(path))
-        cfg.merge_from_dict(dict(request.cfg_options))
+        cfg.merge_from_dict(plain_keys(request.cfg_options))
     if "harness_method" not in cfg:
         raise BadRequest(f"{path}: not a harness method config (no `harness_method`)")
     cfg.work_dir = str(Path(request.work_dir).resolve())
