@@ -34,10 +34,9 @@ __all__ = ["TrialPruned", "OptunaPruningHook"]
 class TrialPruned(optuna.TrialPruned):
     """Raised on every rank when the trial is pruned; the worker exits with PRUNED."""
 
-    # Read by harness.train.worker; the trainer records Outcome.PRUNED in its result
-    # record and tags the MLflow run harness.outcome=pruned.
+    # Read by harness.train.worker. The trainer records Outcome.PRUNED in its result record
+    # and tags the run harness.outcome=pruned (MLflow itself has no PRUNED status).
     exit_code = ExitCode.PRUNED
-    mlflow_status = "KILLED"
 
 
 @HOOKS.register_module()

@@ -5,6 +5,7 @@ study the orchestrator samples from and the study the hook prunes with are built
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -14,7 +15,8 @@ import optuna
 from harness.sweep.spec import PRUNERS, SweepSpec
 from harness.sweep.storage import split_password
 
-__all__ = ["SweepContext", "pruner_config", "build_pruner", "build_sampler", "pruning_hook"]
+__all__ = ["SweepContext", "pruner_config", "build_pruner", "build_sampler", "sampler_seed",
+           "pruning_hook"]
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,24 @@ def build_pruner(config: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     return getattr(optuna.pruners, kwargs.pop("type"))(**kwargs)
 
 
-def build_sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
-    """The spec's seeded sampler."""
+def sampler_seed(base: int, trial_number: int) -> int:
+    """A seed that depends on the study's seed and the trial only (never on the process)."""
+    digest = hashlib.sha256(f"{base}:{trial_number}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def build_sampler(spec: SweepSpec, trial_number: int | None = None) -> optuna.samplers.BaseSampler:
+    """The spec's sampler, seeded for ``trial_number`` (or with the spec's seed alone).
+
+    Workers draw each trial's params with ``build_sampler(spec, trial.number)`` under the
+    study lock: N workers draw N different configurations, and a re-run the same ones.
+    """
     # Grid trials are all enqueued with fixed params, so the sampler is never consulted
     # for them; Optuna's GridSampler would instead let parallel workers repeat a point.
+    seed = spec.sampler.seed if trial_number is None else sampler_seed(spec.sampler.seed, trial_number)
     if spec.sampler.type == "tpe":
-        return optuna.samplers.TPESampler(seed=spec.sampler.seed)
-    return optuna.samplers.RandomSampler(seed=spec.sampler.seed)
+        return optuna.samplers.TPESampler(seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def pruning_hook(ctx: SweepContext, trial_number: int) -> dict[str, Any]:

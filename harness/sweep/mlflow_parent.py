@@ -11,16 +11,21 @@ tracking URI or active run.
 from __future__ import annotations
 
 import json
-import math
+from pathlib import Path
 from typing import Any, Mapping
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+from optuna.trial import TrialState
+
+from harness.contracts import Attr, Tag
+from harness.tracking.run import run_id_of
 
 from harness.tracking.store import ensure_experiment
 
-__all__ = ["experiment_id", "find_parent", "open_parent", "child_runs", "fail_child_runs",
-           "read_objective", "close_parent"]
+__all__ = ["experiment_id", "find_parent", "open_parent", "child_runs", "settle_trial_run",
+           "run_link", "close_parent"]
 
 
 def _q(value: str) -> str:
@@ -35,7 +40,7 @@ def experiment_id(client: MlflowClient, name: str) -> str:
 def find_parent(client: MlflowClient, exp_id: str, sweep: str) -> Run | None:
     """The sweep's parent run (the oldest, should there ever be two), or None."""
     runs = client.search_runs(
-        [exp_id], f"tags.`harness.sweep` = {_q(sweep)} AND tags.`harness.kind` = 'sweep'",
+        [exp_id], f"tags.`{Tag.SWEEP}` = {_q(sweep)} AND tags.`{Tag.KIND}` = 'sweep'",
         order_by=["attributes.start_time ASC"], max_results=1)
     return runs[0] if runs else None
 
@@ -53,25 +58,21 @@ def open_parent(client: MlflowClient, exp_id: str, *, sweep: str, study: str,
             client.update_run(parent.info.run_id, status="RUNNING")
         return parent.info.run_id
     run = client.create_run(exp_id, run_name=f"sweep-{sweep}", tags={
-        "harness.kind": "sweep", "harness.sweep": sweep, "optuna.study": study,
-        "optuna.storage": storage_redacted,
+        Tag.KIND: "sweep", Tag.SWEEP: sweep, Tag.STUDY: study, Tag.STORAGE: storage_redacted,
     })
     run_id = run.info.run_id
-    for key, value in {"optuna.storage": storage_redacted, "optuna.study": study,
+    for key, value in {Tag.STORAGE: storage_redacted, Tag.STUDY: study,
                        **params}.items():
         client.log_param(run_id, key, str(value)[:500])
     client.log_text(run_id, spec_text, f"spec/{spec_file.rsplit('/', 1)[-1]}")
     return run_id
 
 
-def child_runs(client: MlflowClient, exp_id: str, *, sweep: str, study: str,
-               trial_number: int | None = None) -> list[Run]:
-    """The sweep's trial runs (every attempt), optionally of one Optuna trial number."""
+def child_runs(client: MlflowClient, exp_id: str, *, sweep: str, study: str) -> list[Run]:
+    """The sweep's trial runs (one per trial id)."""
     # Only trial runs carry harness.trial_id; the LIKE keeps the parent out.
-    query = (f"tags.`harness.sweep` = {_q(sweep)} AND tags.`optuna.study` = {_q(study)}"
-             " AND tags.`harness.trial_id` LIKE '%'")
-    if trial_number is not None:
-        query += f" AND tags.`optuna.trial_number` = {_q(str(trial_number))}"
+    query = (f"tags.`{Tag.SWEEP}` = {_q(sweep)} AND tags.`{Tag.STUDY}` = {_q(study)}"
+             f" AND tags.`{Tag.TRIAL_ID}` LIKE '%'")
     runs, token = [], None
     while True:
         page = client.search_runs([exp_id], query, max_results=1000, page_token=token)
@@ -81,28 +82,41 @@ def child_runs(client: MlflowClient, exp_id: str, *, sweep: str, study: str,
             return runs
 
 
-def fail_child_runs(client: MlflowClient, exp_id: str, *, sweep: str, study: str,
-                    trial_number: int, reason: str) -> list[str]:
-    """Mark a dead trial's still-RUNNING child runs FAILED, tagging why; returns their ids."""
-    failed = []
-    for run in child_runs(client, exp_id, sweep=sweep, study=study, trial_number=trial_number):
-        if run.info.status == "RUNNING":
-            client.set_tag(run.info.run_id, "harness.failure", reason)
-            client.set_terminated(run.info.run_id, status="FAILED")
-            failed.append(run.info.run_id)
-    return failed
+def settle_trial_run(client: MlflowClient, work_dir: str | Path, *, run_id: str | None,
+                     trial_number: int, state: TrialState, failure: str | None) -> str | None:
+    """Make a trial's MLflow run agree with the attempt's outcome; returns the run id.
 
-
-def read_objective(client: MlflowClient, run_id: str, metric: str, *, reduce: str,
-                   direction: str) -> float | None:
-    """The run's ``metric``: its last logged value, or the best over steps; None if absent."""
-    history = [m for m in client.get_metric_history(run_id, metric) if math.isfinite(m.value)]
-    if not history:
+    The run is the work dir's (from the trainer's record, else its run file). A COMPLETE
+    attempt's run ends FINISHED (a trainer killed between writing its record and closing
+    the run left it RUNNING); a failed attempt's run still RUNNING (its trainer died hard)
+    ends FAILED with the reason; a run already closed keeps its status. Either way the run
+    carries the latest attempt's Optuna trial number and state.
+    """
+    run_id = run_id or run_id_of(work_dir)
+    if run_id is None:
         return None
-    if reduce == "last":
-        return max(history, key=lambda m: (m.step, m.timestamp)).value
-    pick = min if direction == "minimize" else max
-    return pick(m.value for m in history)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        return None  # deleted by someone: nothing to settle
+    if state == TrialState.COMPLETE and run.info.status != "FINISHED":
+        client.set_terminated(run_id, status="FINISHED")
+    elif state != TrialState.COMPLETE and run.info.status == "RUNNING":
+        client.set_tag(run_id, Attr.FAILURE, failure or "unknown")
+        client.set_terminated(run_id, status="FAILED")
+    client.set_tag(run_id, Tag.TRIAL_NUMBER, str(trial_number))
+    client.set_tag(run_id, Tag.OPTUNA_STATE, state.name)
+    return run_id
+
+
+def run_link(client: MlflowClient, run_id: str) -> str | None:
+    """A browser link to the run in the MLflow UI, when one can be formed."""
+    try:
+        from harness.tracking.links import run_url
+    except ImportError:
+        return None
+    run = client.get_run(run_id)
+    return run_url(client.tracking_uri, run.info.experiment_id, run_id)
 
 
 def close_parent(client: MlflowClient, run_id: str, summary: Mapping[str, Any],

@@ -7,9 +7,11 @@
    create the sweep's MLflow parent run.
 3. Run workers (one in-process, or one process per slot) that claim queued trials until
    none is left; meanwhile poll the study for the progress display and for stale trials.
-4. Log the summary on the parent run.
+   Then queue failed trials again within their retry budget, and go round again.
+4. Log the summary on the parent run; ``status.missing`` names every planned trial that
+   did not end COMPLETE, PRUNED or with a final failure (the CLI exits non-zero then).
 
-Re-running the same command resumes: finished trials are never queued again.
+Re-running the same command resumes: settled trials are never queued again.
 """
 from __future__ import annotations
 
@@ -19,33 +21,32 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import optuna
 from mlflow import MlflowClient
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
+from harness.contracts import Attr, Outcome
 from harness.lifetime import die_with_parent
 from harness.sweep import mlflow_parent
 from harness.sweep.context import SweepContext
-from harness.sweep.identity import resolved_overrides, trial_id
 from harness.sweep.launchers import Slot
+from harness.sweep.plan import PlannedTrial, attempts_by_slot, needs_attempt, planned_trials
 from harness.sweep.recovery import recover_stale
-from harness.sweep.space import grid_points
 from harness.sweep.spec import SweepSpec
 from harness.sweep.status import SweepStatus, summarize, trials_csv
 from harness.sweep.storage import (
     default_storage_url, normalize_url, open_storage, redact, study_lock,
 )
 from harness.sweep.trials import open_study, run_worker
+from harness.train.result import read_result
 
 __all__ = ["resolve_context", "planned_trials", "enqueue_missing", "prepare", "run_sweep"]
 
 _log = logging.getLogger(__name__)
-# Failures that a retry would only repeat. (bad_input is retried on a re-run: the usual
-# fix, e.g. making the missing data set, does not change the trial's identity.)
-FINAL_FAILURES = ("diverged",)
 
 
 def resolve_context(spec: SweepSpec, *, root: Path, host: str, python: str,
@@ -61,52 +62,19 @@ def resolve_context(spec: SweepSpec, *, root: Path, host: str, python: str,
                         host=host, python=python, env=env, launcher=launcher, **options)
 
 
-def planned_trials(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every trial the spec asks for: ``{"slot", "params", "user_attrs"}``.
+def enqueue_missing(study: optuna.Study, planned: list[PlannedTrial], max_retry: int, *,
+                    retry_failed: bool = False, skip: tuple[str, ...] = ()) -> int:
+    """Queue the planned trials that need an attempt; callers hold the study lock.
 
-    Grid: seed x arm x grid point, keyed by trial id (so a re-run, or another machine,
-    recognises it). TPE/random: ``n_trials`` numbered slots, seeds in rotation; the
-    sampler fills in the params when a worker claims the slot.
+    ``retry_failed`` gives trials whose retry budget is spent one more attempt; ``skip``
+    names failures that wait for a re-run. Returns how many were queued.
     """
-    out = []
-    if spec.sampler.type == "grid":
-        multi = len(spec.arms) > 1
-        # Seed-major order: a sweep cut short (timeout, n_trials) still holds paired
-        # arm-vs-arm comparisons on its first seeds.
-        for seed in spec.seeds:
-            for arm in spec.arms:
-                for point in grid_points(arm.search_space):
-                    tid = trial_id(arm.config, resolved_overrides(
-                        arm.overrides, point, spec.budget.epochs), seed)
-                    params = {"arm": arm.name, **point} if multi else dict(point)
-                    out.append({"slot": tid, "params": params, "user_attrs": {
-                        "harness.slot": tid, "harness.seed": seed, "harness.arm": arm.name}})
-        return out[: spec.budget.n_trials] if spec.budget.n_trials else out
-    for k in range(spec.budget.n_trials or 0):
-        seed = spec.seeds[k % len(spec.seeds)]
-        out.append({"slot": f"slot-{k}", "params": {},
-                    "user_attrs": {"harness.slot": f"slot-{k}", "harness.seed": seed}})
-    return out
-
-
-def _needs_trial(attempts: list[FrozenTrial], max_retry: int) -> bool:
-    """Whether a planned trial should be (re-)queued given its earlier attempts."""
-    if any(t.state != TrialState.FAIL for t in attempts):
-        return False  # complete, pruned, queued or running
-    if any(t.user_attrs.get("harness.failure") in FINAL_FAILURES for t in attempts):
-        return False
-    return len(attempts) <= max_retry
-
-
-def enqueue_missing(study: optuna.Study, planned: list[dict[str, Any]], max_retry: int) -> int:
-    """Queue the planned trials the study lacks; callers hold the study lock. Returns the count."""
-    by_slot: dict[str, list[FrozenTrial]] = {}
-    for t in study.get_trials(deepcopy=False):
-        by_slot.setdefault(t.user_attrs.get("harness.slot"), []).append(t)
+    attempts = attempts_by_slot(study.get_trials(deepcopy=False))
     added = 0
     for p in planned:
-        if _needs_trial(by_slot.get(p["slot"], []), max_retry):
-            study.enqueue_trial(p["params"], user_attrs=p["user_attrs"])
+        if needs_attempt(attempts.get(p.slot, []), max_retry, retry_failed=retry_failed,
+                         skip=skip):
+            study.enqueue_trial(dict(p.params), user_attrs=p.user_attrs)
             added += 1
     return added
 
@@ -116,15 +84,20 @@ def _recover(ctx: SweepContext, study: optuna.Study, client: MlflowClient | None
                            grace_period=ctx.grace_period, max_retry=ctx.spec.budget.max_retry)
     for t in failed:
         _log.warning("trial %d was left running by a dead worker: failed and re-queued", t.number)
-        if client is not None:
-            exp_id = mlflow_parent.experiment_id(client, ctx.experiment)
-            mlflow_parent.fail_child_runs(client, exp_id, sweep=ctx.spec.name,
-                                          study=ctx.study_name, trial_number=t.number,
-                                          reason="stale")
+        work_dir = t.user_attrs.get(Attr.WORK_DIR)
+        if client is not None and work_dir:
+            record = read_result(work_dir)
+            # A trainer that finished before its worker died: its run stays FINISHED, and
+            # the re-queued attempt reuses the record without training.
+            done = record is not None and record.outcome == Outcome.COMPLETE
+            mlflow_parent.settle_trial_run(
+                client, work_dir, run_id=record.run_id if record else None,
+                trial_number=t.number, state=TrialState.COMPLETE if done else TrialState.FAIL,
+                failure="stale")
 
 
-def prepare(ctx: SweepContext, study: optuna.Study,
-            storage: optuna.storages.BaseStorage) -> tuple[SweepContext, MlflowClient | None]:
+def prepare(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
+            *, retry_failed: bool = False) -> tuple[SweepContext, MlflowClient | None]:
     """Recover, queue and open the parent run.
 
     Returns ``ctx`` with ``parent_run_id`` set, and an MLflow client (None on a dry run).
@@ -135,7 +108,13 @@ def prepare(ctx: SweepContext, study: optuna.Study,
         # and two orchestrators migrating one file at once corrupt it.
         client = MlflowClient(ctx.tracking_uri) if ctx.launcher != "dry-run" else None
         _recover(ctx, study, client)
-        added = enqueue_missing(study, planned_trials(ctx.spec), ctx.spec.budget.max_retry)
+        added = enqueue_missing(study, planned_trials(ctx.spec), ctx.spec.budget.max_retry,
+                                retry_failed=retry_failed)
+        if not study.metric_names:
+            # optuna-dashboard labels the objective by it ("Objective 0" otherwise).
+            with warnings.catch_warnings():  # "experimental" since Optuna 3.2
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([ctx.spec.objective.metric])
         parent = None
         if client is not None:
             spec = ctx.spec
@@ -179,30 +158,56 @@ def _start_workers(ctx: SweepContext, slots: list[Slot]) -> list[threading.Threa
 
 def run_sweep(ctx: SweepContext, slots: list[Slot], *,
               on_status: Callable[[SweepStatus], None] | None = None,
-              poll_seconds: float = 2.0) -> SweepStatus:
-    """Run (or resume) a sweep to completion; returns the final status."""
+              poll_seconds: float = 2.0, retry_failed: bool = False) -> SweepStatus:
+    """Run (or resume) a sweep until every planned trial is settled or out of retries.
+
+    Failed attempts within the retry budget are queued again after each round of
+    workers (bad input waits for a re-run: repeating it now would fail the same way).
+    Returns the final status; ``status.missing`` lists what is not settled.
+    """
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
-    ctx, client = prepare(ctx, study, storage)
+    ctx, client = prepare(ctx, study, storage, retry_failed=retry_failed)
+    planned = planned_trials(ctx.spec)
+    while True:
+        _drive(ctx, study, storage, client, slots, planned, on_status, poll_seconds)
+        if ctx.launcher == "dry-run" or (ctx.deadline is not None and time.time() >= ctx.deadline):
+            break
+        with study_lock(ctx.storage_url, ctx.study_name, storage):
+            _recover(ctx, study, client)
+            again = enqueue_missing(study, planned, ctx.spec.budget.max_retry,
+                                    skip=(Outcome.BAD_INPUT.value,))
+        if not again:
+            break
+        _log.info("%d failed trial(s) queued again (retry budget %d)", again,
+                  ctx.spec.budget.max_retry)
+    trials = study.get_trials(deepcopy=False)
+    status = summarize(trials, ctx.spec.objective.direction, planned=planned,
+                       max_retry=ctx.spec.budget.max_retry)
+    if on_status is not None:
+        on_status(status)
+    if client is not None and ctx.parent_run_id:
+        mlflow_parent.close_parent(client, ctx.parent_run_id, status.as_dict(),
+                                   trials_csv(trials), finished=not status.missing)
+    return status
+
+
+def _drive(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
+           client: MlflowClient | None, slots: list[Slot], planned: list[PlannedTrial],
+           on_status: Callable[[SweepStatus], None] | None, poll_seconds: float) -> None:
+    """One round: workers claim queued trials until none is left."""
     workers = _start_workers(ctx, slots)
     last_recovery = time.time()
     while any(w.is_alive() for w in workers):
-        # Joining (not sleeping) ends the sweep the moment its last worker does.
+        # Joining (not sleeping) ends the round the moment its last worker does.
         next(w for w in workers if w.is_alive()).join(poll_seconds)
         if on_status is not None:
-            on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction))
+            on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction,
+                                planned=planned, max_retry=ctx.spec.budget.max_retry))
         if time.time() - last_recovery > ctx.grace_period / 2:
             # A worker process killed mid-sweep: its trial goes back to the queue now.
             with study_lock(ctx.storage_url, ctx.study_name, storage):
                 _recover(ctx, study, client)
             last_recovery = time.time()
-    trials = study.get_trials(deepcopy=False)
-    status = summarize(trials, ctx.spec.objective.direction)
-    if on_status is not None:
-        on_status(status)
-    if client is not None and ctx.parent_run_id:
-        mlflow_parent.close_parent(client, ctx.parent_run_id, status.as_dict(),
-                                   trials_csv(trials), finished=status.n_left == 0)
-    return status

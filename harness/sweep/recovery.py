@@ -25,12 +25,13 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.contracts import Attr
+
 __all__ = ["ATTEMPT_ATTRS", "owner_attrs", "process_start_time", "Heartbeat", "Requeue",
            "find_stale", "recover_stale"]
 
 # Per-attempt user attrs: not carried over to a retry (a retry is a new attempt).
-ATTEMPT_ATTRS = ("harness.host", "harness.pid", "harness.pid_start", "harness.failure",
-                 "harness.error", "harness.exit_code", "mlflow_run_id")
+ATTEMPT_ATTRS = Attr.ATTEMPT
 
 
 def process_start_time(pid: int) -> str | None:
@@ -48,8 +49,7 @@ def process_start_time(pid: int) -> str | None:
 
 def owner_attrs(host: str, pid: int) -> dict[str, Any]:
     """User attrs naming the process that runs a trial (see :func:`find_stale`)."""
-    return {"harness.host": host, "harness.pid": pid,
-            "harness.pid_start": process_start_time(pid) or ""}
+    return {Attr.HOST: host, Attr.PID: pid, Attr.PID_START: process_start_time(pid) or ""}
 
 
 def _heartbeat_file(heartbeat_dir: Path, study_name: str, number: int) -> Path:
@@ -104,8 +104,8 @@ def find_stale(trials: list[FrozenTrial], *, study_name: str, host: str,
         if t.state != TrialState.RUNNING:
             continue
         attrs = t.user_attrs
-        if attrs.get("harness.host") == host and "harness.pid" in attrs:
-            if process_start_time(int(attrs["harness.pid"])) != attrs.get("harness.pid_start"):
+        if attrs.get(Attr.HOST) == host and Attr.PID in attrs:
+            if process_start_time(int(attrs[Attr.PID])) != attrs.get(Attr.PID_START):
                 stale.append(t)
                 continue
         beat = _heartbeat_file(heartbeat_dir, study_name, t.number)

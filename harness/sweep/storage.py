@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import warnings
 from pathlib import Path
 from typing import Iterator
 
+from optuna.exceptions import ExperimentalWarning
 from optuna.storages import BaseStorage, RDBStorage
 
 from harness import storage as _urls
@@ -32,9 +34,12 @@ def open_storage(url: str, *, heartbeat_interval: int = 30, grace_period: int = 
     On RDB storages, trials whose heartbeat stops for ``grace_period`` seconds are failed by
     ``optuna.storages.fail_stale_trials`` and re-queued up to ``max_retry`` times.
     """
+    with warnings.catch_warnings():
+        # The retry callback has been "experimental" since Optuna 2.8.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        callback = Requeue(max_retry=max_retry)
     return _urls.open_storage(url, heartbeat_interval=heartbeat_interval,
-                              grace_period=grace_period,
-                              stale_callback=Requeue(max_retry=max_retry))
+                              grace_period=grace_period, stale_callback=callback)
 
 
 @contextlib.contextmanager

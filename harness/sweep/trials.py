@@ -2,7 +2,9 @@
 
 Every trial of a sweep is queued (WAITING) by the orchestrator before workers start, so a
 worker only ever claims queued trials and a sweep never grows past its budget, however
-many workers or machines share the study.
+many workers or machines share the study. The outcome comes from the trainer's own result
+record in the trial's work dir (:mod:`harness.sweep.outcome`), never from a search of
+MLflow; a work dir that already holds a finished record is not trained again.
 """
 from __future__ import annotations
 
@@ -16,22 +18,23 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
+from harness.contracts import Attr, Tag
 from harness.sweep import mlflow_parent
 from harness.sweep.context import (
     SweepContext, build_pruner, build_sampler, pruner_config, pruning_hook,
 )
 from harness.sweep.identity import resolved_overrides, trial_id, trial_work_dir
 from harness.sweep.launchers import LAUNCHERS, Slot
+from harness.sweep.outcome import TrialOutcome, outcome_of
 from harness.sweep.recovery import Heartbeat, owner_attrs
 from harness.sweep.space import suggest
 from harness.sweep.storage import open_storage, split_password, study_lock
-from harness.train.request import ExitCode, TrainRequest
+from harness.train.request import TrainRequest
+from harness.train.result import Objective, read_result
 
-__all__ = ["open_study", "claim", "run_trial", "run_worker"]
+__all__ = ["open_study", "claim", "build_request", "run_trial", "run_worker"]
 
 _log = logging.getLogger(__name__)
-FAILURES = {ExitCode.ERROR: "error", ExitCode.BAD_INPUT: "bad_input",
-            ExitCode.DIVERGED: "diverged"}
 
 
 def open_study(ctx: SweepContext, storage: optuna.storages.BaseStorage) -> optuna.Study:
@@ -43,12 +46,15 @@ def open_study(ctx: SweepContext, storage: optuna.storages.BaseStorage) -> optun
     )
 
 
-def claim(ctx: SweepContext, study: optuna.Study,
-          storage: optuna.storages.BaseStorage) -> optuna.Trial | None:
-    """Take the next queued trial, or None when the queue is empty.
+def claim(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
+          slot: Slot) -> tuple[optuna.Trial, TrainRequest] | None:
+    """Take the next queued trial and draw its params; None when the queue is empty.
 
     ``Study.ask`` pops a queued trial atomically, but when another worker takes the last
-    one first it samples a brand-new trial instead; the study lock closes that race.
+    one first it samples a brand-new trial instead; the study lock closes that race. The
+    params are drawn under the same lock, by a sampler seeded from the spec's seed and
+    the trial number: every worker process would otherwise replay one random stream
+    (N workers, N copies of each configuration), and a re-run draws the same ones.
     """
     with study_lock(ctx.storage_url, ctx.study_name, storage):
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
@@ -56,7 +62,47 @@ def claim(ctx: SweepContext, study: optuna.Study,
         with warnings.catch_warnings():
             # We beat the RDB heartbeat ourselves (recovery.Heartbeat), as optimize() would.
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
-            return study.ask()
+            trial = study.ask()
+        for key, value in owner_attrs(ctx.host, os.getpid()).items():
+            trial.set_user_attr(key, value)
+        # Study.sampler is a public attribute; Trial.suggest_* consults it at call time.
+        study.sampler = build_sampler(ctx.spec, trial_number=trial.number)
+        return trial, build_request(ctx, trial, slot)
+
+
+def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRequest:
+    """Resolve a claimed trial into a TrainRequest, recording its identity as user attrs."""
+    spec = ctx.spec
+    names = [a.name for a in spec.arms]
+    arm = spec.arm(trial.suggest_categorical("arm", names) if len(names) > 1 else names[0])
+    params = suggest(trial, arm.search_space)
+    seed = int(trial.user_attrs.get(Attr.SEED, spec.seeds[0]))
+    overrides = resolved_overrides(arm.overrides, params, spec.budget.epochs)
+    tid = trial_id(arm.config, overrides, seed)
+    work_dir = trial_work_dir(ctx.work_dir, arm.name, tid)
+    attrs = {Attr.TRIAL_ID: tid, Attr.ARM: arm.name, Attr.SEED: seed,
+             Attr.METHOD: arm.method, Attr.WORK_DIR: str(work_dir),
+             Attr.LOG: str(work_dir / f"trial-{trial.number}.log")}
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    tags = {Tag.SWEEP: spec.name, Tag.ARM: arm.name, Tag.TRIAL_ID: tid,
+            Tag.STUDY: ctx.study_name, Tag.TRIAL_NUMBER: str(trial.number)}
+    hooks = (pruning_hook(ctx, trial.number),) if spec.pruner.type != "none" else ()
+    searched = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in params.items())
+    description = (f"{arm.method} (arm {arm.name}), seed {seed}, config {arm.config}; "
+                   f"sweep {spec.name}, Optuna trial {trial.number}"
+                   + (f"; searched: {searched}" if searched else ""))
+    return TrainRequest(
+        config=arm.config, work_dir=str(work_dir), seed=seed, cfg_options=overrides,
+        tracking_uri=ctx.tracking_uri, experiment=ctx.experiment,
+        # Method first: the MLflow runs table cuts long names from the right.
+        run_name=f"{arm.method}-s{seed} · {spec.name}#{trial.number}", tags=tags,
+        parent_run_id=ctx.parent_run_id, device=slot.device, cpu_threads=slot.cpu_threads,
+        extra_hooks=hooks, launcher="pytorch" if slot.nproc > 1 else "none",
+        trial_id=tid, trial_number=trial.number, description=description,
+        objective=Objective(spec.objective.metric, spec.objective.reduce,
+                            spec.objective.direction),
+    )
 
 
 def _tail(path: Path, chars: int = 2000) -> str:
@@ -66,97 +112,65 @@ def _tail(path: Path, chars: int = 2000) -> str:
         return ""
 
 
-def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRequest:
-    """Resolve a claimed trial into a TrainRequest, recording its identity as user attrs."""
-    spec = ctx.spec
-    names = [a.name for a in spec.arms]
-    arm = spec.arm(trial.suggest_categorical("arm", names) if len(names) > 1 else names[0])
-    params = suggest(trial, arm.search_space)
-    seed = int(trial.user_attrs.get("harness.seed", spec.seeds[0]))
-    overrides = resolved_overrides(arm.overrides, params, spec.budget.epochs)
-    tid = trial_id(arm.config, overrides, seed)
-    work_dir = trial_work_dir(ctx.work_dir, arm.name, tid)
-    attrs = {"harness.trial_id": tid, "harness.arm": arm.name, "harness.seed": seed,
-             "harness.method": arm.method, "harness.work_dir": str(work_dir)}
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
-    tags = {"harness.sweep": spec.name, "harness.arm": arm.name, "harness.trial_id": tid,
-            "optuna.study": ctx.study_name, "optuna.trial_number": str(trial.number)}
-    hooks = (pruning_hook(ctx, trial.number),) if spec.pruner.type != "none" else ()
-    return TrainRequest(
-        config=arm.config, work_dir=str(work_dir), seed=seed, cfg_options=overrides,
-        tracking_uri=ctx.tracking_uri, experiment=ctx.experiment,
-        run_name=f"{spec.name}-{trial.number}-{arm.name}-s{seed}", tags=tags,
-        parent_run_id=ctx.parent_run_id, device=slot.device, cpu_threads=slot.cpu_threads,
-        extra_hooks=hooks, launcher="pytorch" if slot.nproc > 1 else "none",
-    )
-
-
-def _outcome(code: int, value: float | None) -> tuple[TrialState, str | None]:
-    """Optuna state and failure reason of a trainer exit code (and the objective read back)."""
-    if code == ExitCode.OK and value is not None:
-        return TrialState.COMPLETE, None
-    if code == ExitCode.PRUNED:
-        return TrialState.PRUNED, None
-    if code == ExitCode.OK:
-        return TrialState.FAIL, "no_metric"
-    return TrialState.FAIL, FAILURES.get(code) or (f"killed:{-code}" if code < 0 else f"exit:{code}")
-
-
-def _finish(ctx: SweepContext, study: optuna.Study, trial: optuna.Trial, code: int,
-            log_path: Path, client: MlflowClient | None) -> TrialState:
-    """Tell Optuna how the trial ended; the objective is read back from its MLflow run."""
-    trial.set_user_attr("harness.exit_code", code)
-    if client is None:  # dry run: nothing trained, and the scratch study is thrown away
-        trial.set_user_attr("harness.failure", "dry-run")
-        study.tell(trial, state=TrialState.FAIL)
-        return TrialState.FAIL
-    spec = ctx.spec
-    exp_id = mlflow_parent.experiment_id(client, ctx.experiment)
-    runs = mlflow_parent.child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
-                                    trial_number=trial.number)
-    run_id = max(runs, key=lambda r: r.info.start_time).info.run_id if runs else None
-    value = None
-    if run_id is not None:
-        trial.set_user_attr("mlflow_run_id", run_id)
-        value = mlflow_parent.read_objective(client, run_id, spec.objective.metric,
-                                             reduce=spec.objective.reduce,
-                                             direction=spec.objective.direction)
-    state, reason = _outcome(code, value)
-    if reason is not None:
-        trial.set_user_attr("harness.failure", reason)
-        trial.set_user_attr("harness.error", _tail(log_path))
-        # A trainer that died hard leaves its run RUNNING; close it as FAILED.
-        mlflow_parent.fail_child_runs(client, exp_id, sweep=spec.name, study=ctx.study_name,
-                                      trial_number=trial.number, reason=reason)
-        _log.warning("trial %d failed (%s); see %s", trial.number, reason, log_path)
-    if run_id is not None:
-        client.set_tag(run_id, "optuna.state", state.name)
-    study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
-    return state
+def _finish(ctx: SweepContext, study: optuna.Study, trial: optuna.Trial,
+            outcome: TrialOutcome, log_path: Path, client: MlflowClient | None,
+            work_dir: Path) -> TrialState:
+    """Settle the attempt's MLflow run, then tell Optuna (the run first: see below)."""
+    if outcome.reused_from is not None:
+        trial.set_user_attr(Attr.REUSED_FROM, outcome.reused_from)
+    if outcome.failure is not None:
+        trial.set_user_attr(Attr.FAILURE, outcome.failure)
+        trial.set_user_attr(Attr.ERROR, (outcome.error or _tail(log_path))[-2000:])
+        _log.warning("trial %d failed (%s); see %s", trial.number, outcome.failure, log_path)
+    if client is not None:
+        run_id = mlflow_parent.settle_trial_run(
+            client, work_dir, run_id=outcome.run_id, trial_number=trial.number,
+            state=outcome.state, failure=outcome.failure)
+        if run_id is not None:
+            trial.set_user_attr(Attr.MLFLOW_RUN_ID, run_id)
+            link = mlflow_parent.run_link(client, run_id)
+            if link:
+                trial.set_user_attr(Attr.MLFLOW_LINK, link)
+    # Telling Optuna is the commit point: a worker killed before it leaves the trial
+    # RUNNING; recovery re-queues it, and the new attempt reuses the record above.
+    study.tell(trial, outcome.value if outcome.state == TrialState.COMPLETE else None,
+               state=outcome.state)
+    return outcome.state
 
 
 def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
-              trial: optuna.Trial, slot: Slot, client: MlflowClient | None) -> TrialState:
-    for key, value in owner_attrs(ctx.host, os.getpid()).items():
-        trial.set_user_attr(key, value)
-    request = build_request(ctx, trial, slot)
+              trial: optuna.Trial, request: TrainRequest, slot: Slot,
+              client: MlflowClient | None) -> TrialState:
+    """Train one claimed trial (or reuse its finished record) and tell Optuna how it ended."""
     work_dir = Path(request.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    log_path = work_dir / f"trial-{trial.number}.log"
+    record = read_result(work_dir)
+    if record is not None and record.finished and record.trial_id == request.trial_id:
+        _log.info("trial %d: %s already holds a finished run (%s); not training again",
+                  trial.number, work_dir, record.outcome.value)
+        outcome = outcome_of(record, trial_number=trial.number, exit_code=None, started=None)
+        return _finish(ctx, study, trial, outcome, log_path, client, work_dir)
     request_path = work_dir / f"request-{trial.number}.json"
     request.to_json(request_path)
-    log_path = work_dir / f"trial-{trial.number}.log"
-    _log.info("trial %d: %s seed %s -> %s", trial.number, trial.user_attrs.get("harness.arm"),
+    _log.info("trial %d: %s seed %s -> %s", trial.number, trial.user_attrs.get(Attr.ARM),
               request.seed, work_dir)
     secret_env = split_password(ctx.storage_url)[1] if request.extra_hooks else {}
     beat = ctx.heartbeat_dir / f"{ctx.study_name}-{trial.number}"
+    started = time.time()
     # Trial has no public id accessor; the storage's heartbeat API is keyed by it.
     with Heartbeat(storage, trial._trial_id, beat, ctx.heartbeat_interval):
         code = LAUNCHERS[ctx.launcher](request_path, python=ctx.python,
                                        env={**ctx.env, **slot.env, **secret_env},
-                                       log_path=log_path,
-                                       cwd=ctx.root, nproc=slot.nproc)
-    return _finish(ctx, study, trial, code, log_path, client)
+                                       log_path=log_path, cwd=ctx.root, nproc=slot.nproc)
+    trial.set_user_attr(Attr.EXIT_CODE, code)
+    if ctx.launcher == "dry-run":  # nothing trained; the scratch study is thrown away
+        trial.set_user_attr(Attr.FAILURE, "dry-run")
+        study.tell(trial, state=TrialState.FAIL)
+        return TrialState.FAIL
+    outcome = outcome_of(read_result(work_dir), trial_number=trial.number, exit_code=code,
+                         started=started)
+    return _finish(ctx, study, trial, outcome, log_path, client, work_dir)
 
 
 def run_worker(ctx: SweepContext, slot: Slot) -> int:
@@ -168,16 +182,17 @@ def run_worker(ctx: SweepContext, slot: Slot) -> int:
     client = MlflowClient(ctx.tracking_uri) if ctx.parent_run_id else None
     done = 0
     while ctx.deadline is None or time.time() < ctx.deadline:
-        trial = claim(ctx, study, storage)
-        if trial is None:
+        claimed = claim(ctx, study, storage, slot)
+        if claimed is None:
             break
+        trial, request = claimed
         try:
-            run_trial(ctx, study, storage, trial, slot, client)
+            run_trial(ctx, study, storage, trial, request, slot, client)
         except Exception as exc:
             # The sweep goes on; the trial records why (the trainer itself never gets here).
             _log.exception("trial %d: the sweep worker failed", trial.number)
-            trial.set_user_attr("harness.failure", "worker_error")
-            trial.set_user_attr("harness.error", f"{type(exc).__name__}: {exc}"[:2000])
+            trial.set_user_attr(Attr.FAILURE, "worker_error")
+            trial.set_user_attr(Attr.ERROR, f"{type(exc).__name__}: {exc}"[:2000])
             study.tell(trial, state=TrialState.FAIL)
         done += 1
     return done

@@ -16,11 +16,11 @@ from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 
+from harness.contracts import RUN_FILE, Tag
 from harness.tracking.store import ensure_experiment
 
-__all__ = ["RunHandle", "open_run", "RUN_FILE"]
+__all__ = ["RunHandle", "open_run", "run_id_of", "RUN_FILE"]
 
-RUN_FILE = "harness_run.json"
 
 
 @dataclass
@@ -63,13 +63,21 @@ class RunHandle:
 
     def finish(self, status: str = "FINISHED", error: str | None = None) -> None:
         if error:
-            self.set_tags({"harness.error": error})
+            self.set_tags({Tag.ERROR: error})
         self.client.set_terminated(self.run_id, status=status, end_time=int(time.time() * 1000))
+
+
+def run_id_of(work_dir: str | Path) -> str | None:
+    """The MLflow run a work dir logs into (from its run file), or None."""
+    try:
+        return str(json.loads((Path(work_dir) / RUN_FILE).read_text())["run_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _find_trial_run(client: MlflowClient, experiment_id: str, trial_id: str) -> str | None:
     runs = client.search_runs(
-        [experiment_id], filter_string=f"tags.`harness.trial_id` = '{trial_id}'", max_results=5
+        [experiment_id], filter_string=f"tags.`{Tag.TRIAL_ID}` = '{trial_id}'", max_results=5
     )
     live = [r for r in runs if r.info.status != RunStatus.to_string(RunStatus.FINISHED)]
     return live[0].info.run_id if live else None
@@ -97,13 +105,13 @@ def open_run(
             return RunHandle(client, run_id, resumed=True, previous_status=run.info.status)
     experiment_id = ensure_experiment(client, experiment)
     run_id = None
-    if "harness.trial_id" in tags:
-        run_id = _find_trial_run(client, experiment_id, tags["harness.trial_id"])
+    if Tag.TRIAL_ID in tags:
+        run_id = _find_trial_run(client, experiment_id, tags[Tag.TRIAL_ID])
     resumed = run_id is not None
     if run_id is None:
         all_tags = dict(tags)
         if parent_run_id:
-            all_tags["mlflow.parentRunId"] = parent_run_id
+            all_tags[Tag.PARENT_RUN] = parent_run_id
         run_id = client.create_run(experiment_id, tags=all_tags, run_name=run_name).info.run_id
     else:
         client.update_run(run_id, status="RUNNING")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contracts import ExitCode
+from harness.train.result import Objective
 
 __all__ = ["TrainRequest", "ExitCode"]
 
@@ -35,6 +36,10 @@ class TrainRequest:
         extra_hooks: MMEngine hook configs appended to ``custom_hooks`` (e.g. pruning).
         save_best_checkpoint: log the best checkpoint as an MLflow artifact.
         launcher: "none" (one process) or "pytorch" (one of torchrun's processes).
+        trial_id, trial_number: the sweep trial this run trains (None outside sweeps);
+            written into the result record so a worker can tell whose record it reads.
+        objective: what the result record's ``objective`` value means.
+        description: the MLflow run's description (``mlflow.note.content``).
     """
 
     config: str
@@ -51,6 +56,10 @@ class TrainRequest:
     extra_hooks: tuple[dict[str, Any], ...] = ()
     save_best_checkpoint: bool = False
     launcher: str = "none"
+    trial_id: str | None = None
+    trial_number: int | None = None
+    objective: Objective = field(default_factory=Objective)
+    description: str | None = None
 
     def to_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
@@ -59,4 +68,5 @@ class TrainRequest:
     def from_json(cls, path: str | Path) -> "TrainRequest":
         data = json.loads(Path(path).read_text())
         data["extra_hooks"] = tuple(data.get("extra_hooks", ()))
+        data["objective"] = Objective(**data.get("objective", {}))
         return cls(**data)

@@ -9,36 +9,26 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from harness import compat
+from harness.contracts import ExitCode, Metric, Outcome, Tag, outcome_of_exit
 from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
 from harness.train.distributed import finish_process_group, init_cpu_process_group, rank_zero_decides
 from harness.train.errors import BadRequest
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
+from harness.train.result import TrainResult, read_result, reduce_objective, write_result
+from harness.train.workdir import hold_work_dir
 
-__all__ = ["run_training", "TrainResult", "RESULT_FILE"]
+__all__ = ["run_training", "TrainResult"]
 
 logger = logging.getLogger(__name__)
-RESULT_FILE = "harness_result.json"
 _REPO_DIR = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class TrainResult:
-    """What a finished run reports back (also written to ``<work_dir>/harness_result.json``)."""
-
-    run_id: str
-    status: str
-    val: dict[str, float] = field(default_factory=dict)
-    test: dict[str, float] = field(default_factory=dict)
-    best_val_nme: float | None = None
-    best_epoch: int | None = None
 
 
 def _write_predictions_csv(npz_path: Path) -> Path:
@@ -53,7 +43,7 @@ def _write_predictions_csv(npz_path: Path) -> Path:
 
 
 def _best_val(client, run_id: str) -> tuple[float | None, int | None]:
-    history = client.get_metric_history(run_id, "val/nme")
+    history = client.get_metric_history(run_id, Metric.VAL_NME)
     if not history:
         return None, None
     best = min(history, key=lambda m: (m.value, m.step))
@@ -92,16 +82,18 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         BadRequest: before training, for a bad config, override or data set.
         TrainingDiverged: on a non-finite loss (the run is marked FAILED).
     """
+    if rank != 0:
+        return _run(request, rank)
+    # Held from before the resume decision (made when the config loads) to the record.
+    with hold_work_dir(request.work_dir):
+        return _run(request, rank)
+
+
+def _run(request: TrainRequest, rank: int) -> TrainResult | None:
     compat.apply()
     import harness.mm  # noqa: F401  (registers the project's MMPose modules)
     import torch
-    from mlflow import MlflowClient
     from mmengine.runner import Runner
-
-    from harness.tracking.hook import MLflowEpochLoggerHook
-    from harness.tracking.provenance import provenance_tags
-    from harness.tracking.run import open_run
-    from harness.tracking.store import StoreUnreachable, check_reachable, default_tracking_uri
 
     if request.cpu_threads:
         torch.set_num_threads(request.cpu_threads)
@@ -120,10 +112,24 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
             runner.test()
         finish_process_group()
         return None
+    return _train_rank_zero(Runner, cfg, request, files)
+
+
+def _train_rank_zero(runner_cls, cfg, request: TrainRequest, files) -> TrainResult:
+    """Rank 0 (or the only process), holding the work dir: MLflow run, training, record."""
+    from mlflow import MlflowClient
+
+    from harness.tracking.hook import MLflowEpochLoggerHook
+    from harness.tracking.provenance import provenance_tags
+    from harness.tracking.run import open_run
+    from harness.tracking.store import StoreUnreachable, check_reachable, default_tracking_uri
+
     params, tags = describe_config(cfg, seed=request.seed, config_path=request.config)
     tags.update(request.tags)
-    if "harness.arm" in tags:
-        params.setdefault("arm", tags["harness.arm"])
+    if request.description:
+        tags[Tag.NOTE] = request.description
+    if Tag.ARM in tags:
+        params.setdefault("arm", tags[Tag.ARM])
     work_dir = Path(cfg.work_dir)
     tracking_uri = request.tracking_uri or default_tracking_uri()
     try:
@@ -136,29 +142,47 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
         client, work_dir=work_dir, experiment=request.experiment, run_name=run_name,
         tags=tags, parent_run_id=request.parent_run_id,
     )
-    result_file = work_dir / RESULT_FILE
-    if rank_zero_decides(handle.previous_status == "FINISHED" and result_file.exists()):
+    previous = read_result(work_dir)
+    if rank_zero_decides(handle.previous_status == "FINISHED" and previous is not None
+                         and previous.outcome == Outcome.COMPLETE):
         client.set_terminated(handle.run_id, status="FINISHED")
         logger.info("work dir %s already finished (run %s); nothing to do", work_dir, handle.run_id)
         finish_process_group()
-        return TrainResult(**json.loads(result_file.read_text()))
+        return previous
     if not handle.resumed:
         handle.log_params(params)
         _log_provenance(handle, cfg, request, files)
     handle.set_tags({**tags, **provenance_tags(_REPO_DIR)})
     logger.info("MLflow run %s (%s) in %s", handle.run_id, "resumed" if handle.resumed else "new", tracking_uri)
     try:
-        runner = _build_runner(Runner, cfg, request, MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id))
+        runner = _build_runner(runner_cls, cfg, request, MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id))
         runner.train()
         test_metrics = runner.test()
     except BaseException as exc:
         status = getattr(exc, "mlflow_status", "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-        handle.finish(status, error=f"{type(exc).__name__}: {exc}".splitlines()[0][:1000])
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:1000]
+        code = ExitCode.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else getattr(exc, "exit_code", ExitCode.ERROR)
+        outcome = outcome_of_exit(code)
+        # The record first: a kill between the two leaves the outcome known, and the run
+        # RUNNING is what the sweep's recovery closes anyway.
+        write_result(work_dir, TrainResult(
+            outcome=outcome, run_id=handle.run_id, trial_id=request.trial_id,
+            trial_number=request.trial_number, objective=_objective(client, handle.run_id, request)
+            if outcome == Outcome.PRUNED else None,
+            objective_metric=request.objective.metric, error=error))
+        handle.set_tags({Tag.OUTCOME: outcome.value})
+        handle.finish(status, error=error)
         raise
     result = _record_results(handle, work_dir, request, test_metrics)
+    handle.set_tags({Tag.OUTCOME: Outcome.COMPLETE.value})
     handle.finish("FINISHED")
     finish_process_group()
     return result
+
+
+def _objective(client, run_id: str, request: TrainRequest) -> float | None:
+    history = client.get_metric_history(run_id, request.objective.metric)
+    return reduce_objective(((m.step, m.value) for m in history), request.objective)
 
 
 def _build_runner(runner_cls, cfg, request: TrainRequest, *hooks):
@@ -180,14 +204,17 @@ def _record_results(handle, work_dir: Path, request: TrainRequest, test_metrics:
             client.log_artifact(handle.run_id, str(ckpt), "checkpoints")
     best_nme, best_epoch = _best_val(client, handle.run_id)
     if best_nme is not None:
-        client.log_metric(handle.run_id, "best/val_nme", best_nme, step=best_epoch)
-        client.log_metric(handle.run_id, "best/epoch", best_epoch, step=best_epoch)
+        client.log_metric(handle.run_id, Metric.BEST_VAL_NME, best_nme, step=best_epoch)
+        client.log_metric(handle.run_id, Metric.BEST_EPOCH, best_epoch, step=best_epoch)
     latest = client.get_run(handle.run_id).data.metrics
     val_last = {k.split("/", 1)[1]: v for k, v in latest.items() if k.startswith("val/")}
     result = TrainResult(
-        run_id=handle.run_id, status="FINISHED",
+        outcome=Outcome.COMPLETE, run_id=handle.run_id, trial_id=request.trial_id,
+        trial_number=request.trial_number,
+        objective=_objective(client, handle.run_id, request),
+        objective_metric=request.objective.metric,
         test={k.split("/")[-1]: float(v) for k, v in (test_metrics or {}).items() if isinstance(v, (int, float))},
         val=val_last, best_val_nme=best_nme, best_epoch=best_epoch,
     )
-    (work_dir / RESULT_FILE).write_text(json.dumps(asdict(result), indent=2))
+    write_result(work_dir, result)
     return result

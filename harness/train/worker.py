@@ -10,28 +10,54 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from pathlib import Path
 
-from harness.train.request import ExitCode, TrainRequest
+from harness.contracts import ExitCode, outcome_of_exit
+from harness.train.request import TrainRequest
+from harness.train.result import TrainResult, read_result, write_result
 
 __all__ = ["execute"]
 
 
 def execute(request: TrainRequest, rank: int = 0) -> int:
-    """Run ``request`` and map its outcome to an exit code, printing errors on one line."""
+    """Run ``request`` and map its outcome to an exit code, printing errors on one line.
+
+    Every ending that reaches here leaves a result record in the work dir (rank 0 only):
+    the runner writes it once a run is open; a request rejected before that gets one here.
+    """
     from harness.train.runner import run_training
 
+    started = time.time()
     try:
         run_training(request, rank=rank)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        code, reason = ExitCode.INTERRUPTED, "interrupted"
     except Exception as exc:  # every failure becomes an exit code and one line
-        code = getattr(exc, "exit_code", ExitCode.ERROR)
+        code = ExitCode(getattr(exc, "exit_code", ExitCode.ERROR))
         if code == ExitCode.ERROR:
             logging.getLogger(__name__).exception("training failed")
-        print(f"{type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
-        return int(code)
-    return ExitCode.OK
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        print(reason, file=sys.stderr)
+    else:
+        return ExitCode.OK
+    if rank == 0:
+        _record_early_failure(request, code, reason, started)
+    return int(code)
+
+
+def _record_early_failure(request: TrainRequest, code: ExitCode, reason: str,
+                          started: float) -> None:
+    if request.trial_number is None and not Path(request.work_dir).is_dir():
+        return  # a plain `harness train` typo: leave no work dir behind
+    previous = read_result(request.work_dir)
+    if previous is not None and (previous.written_at >= started or previous.finished):
+        return  # the runner wrote this attempt's record; or an earlier attempt finished
+    write_result(request.work_dir, TrainResult(
+        outcome=outcome_of_exit(code), trial_id=request.trial_id,
+        trial_number=request.trial_number, objective_metric=request.objective.metric,
+        error=reason[:1000]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,24 +34,36 @@ def test_parent_is_created_once_and_found_again(client) -> None:
     assert client.get_run(run_id).data.metrics["sweep/best_value"] == 1.5
 
 
-def test_children_by_trial_number_objective_and_failing(client) -> None:
+def test_trial_runs_are_settled_by_their_work_dir(client, tmp_path) -> None:
+    from optuna.trial import TrialState
+
+    from harness.contracts import RUN_FILE
+
     exp_id = mp.experiment_id(client, "e2")
     parent = _open(client, exp_id)
-    runs = []
-    for n in range(2):
+    runs, dirs = [], []
+    for n in range(3):
         tags = {"harness.sweep": "s1", "optuna.study": "s1", "harness.trial_id": f"id{n}",
                 "optuna.trial_number": str(n), "mlflow.parentRunId": parent}
         runs.append(client.create_run(exp_id, tags=tags).info.run_id)
-    for step, value in [(1, 9.0), (2, 5.0), (3, 6.0)]:
-        client.log_metric(runs[0], "val/nme", value, step=step)
+        dirs.append(tmp_path / f"t{n}")
+        dirs[-1].mkdir()
+        (dirs[-1] / RUN_FILE).write_text(f'{{"run_id": "{runs[-1]}"}}')
     assert {r.info.run_id for r in mp.child_runs(client, exp_id, sweep="s1", study="s1")} == set(runs)
-    assert [r.info.run_id for r in mp.child_runs(client, exp_id, sweep="s1", study="s1",
-                                                 trial_number=1)] == [runs[1]]
-    assert mp.read_objective(client, runs[0], "val/nme", reduce="last", direction="minimize") == 6.0
-    assert mp.read_objective(client, runs[0], "val/nme", reduce="best", direction="minimize") == 5.0
-    assert mp.read_objective(client, runs[1], "val/nme", reduce="last", direction="minimize") is None
-    assert mp.fail_child_runs(client, exp_id, sweep="s1", study="s1", trial_number=1,
-                              reason="stale") == [runs[1]]
-    failed = client.get_run(runs[1])
-    assert failed.info.status == "FAILED" and failed.data.tags["harness.failure"] == "stale"
-    assert client.get_run(runs[0]).info.status == "RUNNING"
+    # A dead trainer's run (RUNNING) fails, with the reason; the latest attempt is tagged.
+    assert mp.settle_trial_run(client, dirs[0], run_id=None, trial_number=7,
+                               state=TrialState.FAIL, failure="killed:9") == runs[0]
+    run = client.get_run(runs[0])
+    assert run.info.status == "FAILED" and run.data.tags["harness.failure"] == "killed:9"
+    assert run.data.tags["optuna.trial_number"] == "7" and run.data.tags["optuna.state"] == "FAIL"
+    # A finished run is never failed afterwards (a stale worker whose trainer had finished).
+    client.set_terminated(runs[1], "FINISHED")
+    mp.settle_trial_run(client, dirs[1], run_id=None, trial_number=1, state=TrialState.FAIL,
+                        failure="stale")
+    assert client.get_run(runs[1]).info.status == "FINISHED"
+    # A complete attempt closes a run its trainer could not close.
+    mp.settle_trial_run(client, dirs[2], run_id=runs[2], trial_number=2,
+                        state=TrialState.COMPLETE, failure=None)
+    assert client.get_run(runs[2]).info.status == "FINISHED"
+    assert mp.settle_trial_run(client, tmp_path, run_id=None, trial_number=0,
+                               state=TrialState.FAIL, failure="x") is None

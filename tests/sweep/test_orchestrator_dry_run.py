@@ -62,7 +62,7 @@ def test_tpe_slots_are_sampled_at_claim_and_queue_never_grows(root, write_spec, 
     lrs = [t.params["optim_wrapper.optimizer.lr"] for t in study.trials]
     assert len(set(lrs)) == 3 and all(1e-4 <= lr <= 1e-2 for lr in lrs)
     # An empty queue gives no trial, and asking did not create one.
-    assert claim(ctx, study, storage) is None
+    assert claim(ctx, study, storage, plan_slots(ctx.spec.resources, cpu_count=2)[0]) is None
     assert len(study.trials) == 3
     assert not study.get_trials(states=(TrialState.RUNNING,))
 

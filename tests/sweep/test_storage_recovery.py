@@ -11,7 +11,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from harness.sweep.orchestrator import enqueue_missing, planned_trials
+from harness.sweep.orchestrator import enqueue_missing
+from harness.sweep.plan import planned_trials
 from harness.sweep.recovery import ATTEMPT_ATTRS, owner_attrs, recover_stale
 from harness.sweep.spec import load_spec
 from harness.sweep.storage import normalize_url, open_storage, redact, split_password, study_lock
@@ -87,14 +88,17 @@ def test_enqueue_is_idempotent_and_retries_only_retryable_failures(grid_study) -
     study.tell(again, state=TrialState.FAIL)
     assert enqueue_missing(study, planned, max_retry=1) == 0  # retry budget spent
     assert not study.get_trials(states=(TrialState.WAITING,))
+    # --retry-failed: one more attempt for the spent one, and only one per call.
+    assert enqueue_missing(study, planned, max_retry=1, retry_failed=True) == 1
+    assert enqueue_missing(study, planned, max_retry=1, retry_failed=True) == 0
 
 
 def test_tpe_slots_are_numbered_and_seeded_in_rotation(root, write_spec, base_spec) -> None:
     spec = load_spec(write_spec(base_spec(sampler={"type": "tpe"},
                                           budget={"epochs": 1, "n_trials": 3})), root=root)
     planned = planned_trials(spec)
-    assert [p["slot"] for p in planned] == ["slot-0", "slot-1", "slot-2"]
-    assert [p["user_attrs"]["harness.seed"] for p in planned] == [0, 1, 0]
+    assert [p.slot for p in planned] == ["slot-0", "slot-1", "slot-2"]
+    assert [p.user_attrs["harness.seed"] for p in planned] == [0, 1, 0]
 
 
 def _dead_pid() -> int:
