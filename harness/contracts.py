@@ -105,13 +105,13 @@ class Attr:
     ERROR = "harness.error"
     EXIT_CODE = "harness.exit_code"
     LOG = "harness.log"
-    DUPLICATE_OF = "harness.duplicate_of"  # a sampled configuration already trained
+    REUSED_FROM = "harness.reused_from"  # trial number whose finished record this one reused
     MLFLOW_RUN_ID = "mlflow_run_id"
     MLFLOW_LINK = "mlflow_run_url"
 
     # Per-attempt attributes: a retry is a new attempt and does not inherit them.
     ATTEMPT = (HOST, PID, PID_START, FAILURE, ERROR, EXIT_CODE, LOG, MLFLOW_RUN_ID,
-               MLFLOW_LINK, DUPLICATE_OF)
+               MLFLOW_LINK, REUSED_FROM)
 
 
 class Metric:

@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.contracts import SweepExit
+
 __all__ = ["register"]
 
 DEFAULT_SPEC = "sweeps/demo.yaml"
@@ -21,7 +23,12 @@ EXAMPLES = """examples:
   harness sweep run sweeps/wflw-paper.yaml --storage postgresql://user:pass@db-host/optuna
   harness sweep run sweeps/demo.yaml --dry-run       # show the trials, train nothing
   harness sweep status sweeps/demo.yaml
+  harness sweep run sweeps/demo.yaml --retry-failed   # one more attempt for spent retries
   optuna-dashboard work_dirs/sweeps/demo/optuna.journal   # the study in a browser
+
+exit status (run and status): 0 every planned trial ended COMPLETE, PRUNED or diverged;
+  1 some planned trial has no result yet (a table says which, and how to retry);
+  2 the spec or a config it names is wrong (nothing was started).
 """
 
 
@@ -85,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = _load(args.spec)
     spec = _checked(spec)  # before anything is created in the storage or in MLflow
     if spec is None:
-        return 2
+        return SweepExit.BAD_INPUT
     import dataclasses
 
     import optuna
@@ -113,41 +120,67 @@ def _run(args: argparse.Namespace) -> int:
             "sweep %s: %d worker(s); MLflow %s (experiment %r)", spec.name, len(slots),
             ctx.tracking_uri, ctx.experiment)
         with Progress(spec.name, workers=len(slots), tty=sys.stdout.isatty()) as progress:
-            status = run_sweep(ctx, slots, on_status=progress)
+            status = run_sweep(ctx, slots, on_status=progress, retry_failed=args.retry_failed)
     if args.dry_run:
         print(f"dry run: {status.counts['FAIL']} trials would train; nothing was trained or recorded")
-        return 0
+        return SweepExit.COMPLETE
     print(format_status(status, title=f"sweep {spec.name}"))
-    print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} "
-          "--host 127.0.0.1")
-    print(f"optuna-dashboard: optuna-dashboard {ctx.storage_url.removeprefix('journal:')}")
-    # Trials still running belong to other orchestrators; queued ones mean we stopped early.
-    return 0 if status.counts.get("WAITING", 0) == 0 else 1
+    _print_links(ctx)
+    return _verdict(status, args.spec)
+
+
+def _print_links(ctx) -> None:
+    from mlflow import MlflowClient
+
+    from harness.storage import redact
+
+    try:
+        from harness.tracking.links import experiment_url, ui_command
+        exp = MlflowClient(ctx.tracking_uri).get_experiment_by_name(ctx.experiment)
+        if exp is not None:
+            print(f"MLflow runs:      {experiment_url(ctx.tracking_uri, exp.experiment_id)}")
+            print(f"MLflow UI:        {ui_command(ctx.tracking_uri)}")
+    except ImportError:
+        print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} --host 127.0.0.1")
+    print(f"optuna-dashboard: optuna-dashboard {redact(ctx.storage_url).removeprefix('journal:')}")
+
+
+def _verdict(status, spec_path: str) -> int:
+    """Exit COMPLETE only when every planned trial has its answer; else say what is missing."""
+    from harness.sweep.status import format_missing
+
+    if not status.missing:
+        return SweepExit.COMPLETE
+    print(format_missing(status, spec_path=spec_path))
+    return SweepExit.INCOMPLETE
 
 
 def _status(args: argparse.Namespace) -> int:
     spec = _load(args.spec)
     if spec is None:
-        return 2
+        return SweepExit.BAD_INPUT
     import optuna
 
+    from harness.storage import is_journal, journal_path, redact
+    from harness.sweep.plan import planned_trials
     from harness.sweep.status import format_status, summarize
-    from harness.sweep.storage import is_journal, journal_path, open_storage, redact
+    from harness.sweep.storage import open_storage
 
     ctx = _context(spec, args.storage)
     if is_journal(ctx.storage_url) and not journal_path(ctx.storage_url).exists():
         print(f"sweep {spec.name}: no study yet in {ctx.storage_url}")  # and create nothing
-        return 1
+        return SweepExit.INCOMPLETE
     storage = open_storage(ctx.storage_url)
     try:
         study = optuna.load_study(study_name=ctx.study_name, storage=storage)
     except KeyError:
         print(f"sweep {spec.name}: no study yet in {redact(ctx.storage_url)}")
-        return 1
-    status = summarize(study.get_trials(deepcopy=False), spec.objective.direction)
+        return SweepExit.INCOMPLETE
+    status = summarize(study.get_trials(deepcopy=False), spec.objective.direction,
+                       planned=planned_trials(spec), max_retry=spec.budget.max_retry)
     print(format_status(status, title=f"sweep {spec.name} ({redact(ctx.storage_url)})"))
-    print(f"optuna-dashboard: optuna-dashboard {redact(ctx.storage_url).removeprefix('journal:')}")
-    return 0
+    _print_links(ctx)
+    return _verdict(status, args.spec)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -163,6 +196,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "postgresql://user:pass@host/db shared by many machines")
     run.add_argument("--workers", type=int, help="parallel trials on this machine")
     run.add_argument("--dry-run", action="store_true", help="show the trials, train nothing")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="give failed trials whose retry budget is spent one more attempt")
     run.set_defaults(func=_run)
 
     val = sub.add_parser("validate", help="check a spec (and its config paths)",
