@@ -89,3 +89,43 @@ def test_yaml_exponent_without_dot_is_a_number(root, write_spec, base_spec) -> N
                                                                          "high": "1e-2", "log": True}}))),
                      root=root)
     assert spec.arms[0].search_space[0].distribution.low == pytest.approx(1e-4)
+
+
+def test_every_mistake_at_once(root, write_spec, base_spec) -> None:
+    data = base_spec(epochs=3, budget={"epochs": "two", "trials": 1},
+                     arms=_arm(method="softmax") + _arm(name="b", config="cfg/nope.py"),
+                     resources={"workers": 0})
+    with pytest.raises(SpecError) as info:
+        load_spec(write_spec(data), root=root)
+    problems = info.value.problems
+    assert str(info.value).splitlines() == list(problems)
+    expected = ["epochs: unknown key", "arms[0].method: unknown value 'softmax'",
+                "arms[1].config: config file not found", "budget.epochs: expected int, got str",
+                "budget.trials: unknown key", "resources.workers: must be >= 1"]
+    assert len(problems) == len(expected), problems
+    assert all(line.startswith(str(root / "spec.yaml") + ": ") for line in problems)
+    for part in expected:
+        assert sum(part in line for line in problems) == 1, (part, problems)
+
+
+def test_arms_without_a_mistake_are_handed_on(root, write_spec, base_spec) -> None:
+    data = base_spec(arms=_arm(method="softmax") + [{"name": "b", "method": "star",
+                                                     "config": "cfg/b.py"}])
+    with pytest.raises(SpecError) as info:
+        load_spec(write_spec(data), root=root)
+    assert [(i, arm.name) for i, arm in info.value.arms] == [(1, "b")]
+
+
+def test_new_keys_are_declared_with_a_plus(root, write_spec, base_spec) -> None:
+    spec = load_spec(write_spec(base_spec(arms=_arm(overrides={"+model.head.loss.flag": 1}))),
+                     root=root)
+    assert spec.arms[0].overrides == {"+model.head.loss.flag": 1}  # hashed as written
+    with pytest.raises(SpecError, match=r"arms\[0\]\.overrides\.\+: override keys are"):
+        load_spec(write_spec(base_spec(arms=_arm(overrides={"+": 1}))), root=root)
+
+
+def test_declared_key_searched_and_overridden_clashes(root, write_spec, base_spec) -> None:
+    arms = _arm(overrides={"+x.flag": 1},
+                search_space={"x.flag": {"type": "categorical", "choices": [1, 2]}})
+    with pytest.raises(SpecError, match="keys both overridden and searched"):
+        load_spec(write_spec(base_spec(arms=arms)), root=root)
