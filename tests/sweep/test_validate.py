@@ -37,6 +37,18 @@ def test_shipped_specs_match_their_configs(path: Path) -> None:
     assert spec_problems(load_spec(path, root=REPO), REPO) == []
 
 
+METHOD_CONFIGS = sorted(p for p in REPO.glob("mm_configs/*/*.py") if p.parent.name != "_base_")
+
+
+@pytest.mark.parametrize("config", METHOD_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_config_loads_and_builds_its_model(config: Path) -> None:
+    from mmengine.config import Config
+
+    from harness.train.preflight_model import model_problems
+
+    assert model_problems(Config.fromfile(str(config))) == []
+
+
 def test_unknown_key_is_one_line_with_a_close_match(tmp_path) -> None:
     path = _spec(tmp_path, {"overrides": {"model.head.loss.epz": 1.0}})
     assert _problems(path) == [
