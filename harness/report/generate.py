@@ -16,7 +16,10 @@ import pandas as pd
 from harness.report import records as rec
 from harness.report import sections, stats, tables
 from harness.report.optuna_section import optuna_section
+from harness.report.parent import summarise_on_parent
+from harness.report.published import published_for
 from harness.report.render import write_report
+from harness.tracking.links import experiment_url, ui_command
 
 __all__ = ["ReportRequest", "ReportResult", "Analysis", "analyse", "generate_report"]
 
@@ -59,16 +62,19 @@ class Analysis:
     target_rule: str
     tables: dict[str, pd.DataFrame]
     notes: list[str] = field(default_factory=list)
+    published_notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ReportResult:
-    """Where the report went: its directory, files, and the parent run it was logged on."""
+    """Where the report went: its directory, files, the parent run it was logged on, the verdict."""
 
     out: Path
     files: list[Path]
     logged_to: str | None
     notes: list[str]
+    verdict: list[str] = field(default_factory=list)
+    mlflow_url: str = ""
 
 
 def _targets(frame: pd.DataFrame, baseline: str, spec: str) -> tuple[dict[str, float], str, list[str]]:
@@ -82,6 +88,8 @@ def _targets(frame: pd.DataFrame, baseline: str, spec: str) -> tuple[dict[str, f
 
 
 def _fingerprint_table(fingerprints: pd.DataFrame, run_ids) -> pd.DataFrame:
+    if fingerprints.empty or "run_id" not in fingerprints:
+        return pd.DataFrame(columns=["key", "n_distinct", "values"])
     used = fingerprints[fingerprints["run_id"].isin(run_ids)].drop(columns="run_id")
     rows = [{"key": c, "n_distinct": used[c].nunique(), "values": ", ".join(sorted(map(str, used[c].dropna().unique())))}
             for c in sorted(used.columns)]
@@ -104,8 +112,10 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
     per = tables.per_run(usable, records.history)
     targets, rule, target_notes = _targets(per, base, target)
     per = tables.add_targets(per, records.history, targets)
+    published, published_notes = published_for(usable)
     out = {
-        "summary": sections.summary_with_published(tables.summary_table(usable, per), usable),
+        "summary": tables.summary_table(usable, per),
+        "published": published,
         "paired_seeds": tables.paired_table(usable, base),
         "paired_images": tables.per_image_table(usable, records.images, base),
         "convergence": tables.convergence_table(per, base, rule),
@@ -115,7 +125,7 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
         "environment": _fingerprint_table(records.fingerprints, usable["run_id"]),
     }
     out["headline"] = tables.headline_table(out["summary"], out["paired_seeds"], out["convergence"])
-    return Analysis(records, usable, per, base, rule, out, notes + target_notes)
+    return Analysis(records, usable, per, base, rule, out, notes + target_notes, published_notes)
 
 
 def _single_sweep_parent(client, experiment: str, usable: pd.DataFrame):
@@ -125,8 +135,19 @@ def _single_sweep_parent(client, experiment: str, usable: pd.DataFrame):
     return rec.find_sweep_parent(client, rec.find_experiment(client, experiment).experiment_id, sweeps.pop())
 
 
+def _links(request: ReportRequest, experiment_id: str) -> tuple[str, list[str]]:
+    url = experiment_url(request.tracking_uri, experiment_id)
+    command = ui_command(request.tracking_uri)
+    start = f" (start the UI first: {command})" if command else ""
+    return url, [f"MLflow runs table: {url}{start}"]
+
+
 def generate_report(request: ReportRequest) -> ReportResult:
-    """Read the records, write the report, and log it on the sweep's parent run (if any)."""
+    """Read the records, write the report, and log it on the sweep's parent run (if any).
+
+    On the parent run the report also leaves per-arm summary metrics and the verdict as the
+    run's description, so the collapsed sweep row in MLflow tells the result.
+    """
     client = rec.open_client(request.tracking_uri)
     records = rec.load_records(client, request.experiment, request.sweep)
     analysis = analyse(records, request.baseline, request.target)
@@ -134,11 +155,14 @@ def generate_report(request: ReportRequest) -> ReportResult:
     study = optuna_section(parent)
     if parent is None and request.sweep:
         study.notes.append(f"no parent run (harness.kind=sweep) for sweep {request.sweep!r}: no Optuna section")
-    report = sections.build_report(analysis, study, request)
+    url, links = _links(request, records.experiment_id)
+    report = sections.build_report(analysis, study, request, links)
     files = write_report(report, request.out)
     logged_to = None
     if parent is not None and request.log_to_parent:
         client.log_artifacts(parent.info.run_id, str(request.out), artifact_path="report")
+        summarise_on_parent(client, parent.info.run_id, analysis.tables["summary"], report.verdict)
         logged_to = parent.info.run_id
     log.info("report written to %s (%d files)", request.out, len(files))
-    return ReportResult(Path(request.out), files, logged_to, analysis.notes + study.notes)
+    return ReportResult(Path(request.out), files, logged_to, analysis.notes + study.notes,
+                        [v.plain() for v in report.verdict] + report.verdict_notes, url)

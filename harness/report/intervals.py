@@ -132,4 +132,4 @@ def speedup(baseline, method, paired: bool) -> Interval:
     if base.size < 2:
         return Interval(value, _NAN, _NAN, n)
     return Interval(value, math.exp(logs.low), math.exp(logs.high), n,
-                    "Student-t on per-seed log ratios (geometric mean)", logs.p, logs.df)
+                    "Student-t on per-seed log ratios, geometric mean", logs.p, logs.df)

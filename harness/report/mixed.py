@@ -30,7 +30,7 @@ from harness.report.intervals import CONFIDENCE, Interval
 
 __all__ = ["MixedResult", "crossed_mixed", "mean_squares"]
 
-METHOD = "mixed model, seeds x images crossed (Satterthwaite df)"
+METHOD = "crossed seeds × images mixed model, Satterthwaite df"
 
 
 @dataclass(frozen=True)

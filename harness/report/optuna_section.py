@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.contracts import Attr, Tag
 from harness.storage import normalize_url, open_storage, redact
 
 __all__ = ["OptunaSection", "optuna_section"]
@@ -27,8 +28,7 @@ class OptunaSection:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: list[tuple[str, str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
+    skipped: list[str] = field(default_factory=list)  # one line per figure left out, saying why
 
 
 def _lookup(run, key: str) -> str | None:
@@ -55,7 +55,7 @@ def optuna_section(parent, top: int = 10) -> OptunaSection:
     section = OptunaSection()
     if parent is None:  # not a sweep: nothing to say
         return section
-    storage, name = _lookup(parent, "optuna.storage"), _lookup(parent, "optuna.study")
+    storage, name = _lookup(parent, Tag.STORAGE), _lookup(parent, Tag.STUDY)
     if not storage or not name:
         section.notes.append("the sweep parent run records no optuna.storage / optuna.study")
         return section
@@ -80,14 +80,46 @@ def optuna_section(parent, top: int = 10) -> OptunaSection:
     done = frame[frame["state"] == "COMPLETE"]
     if "value" in done:
         ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
-        keep = ["number", "value"] + [c for c in done.columns if c.startswith(("params_", "user_attrs_"))]
-        section.tables["optuna_best_trials"] = done.sort_values("value", ascending=ascending)[keep].head(top)
-    for key, title, func in (
-        ("optuna_importances", "Optuna parameter importances", ovm.plot_param_importances),
-        ("optuna_intermediate", "Optuna intermediate values (pruning view)", ovm.plot_intermediate_values),
+        section.tables["optuna_best_trials"] = done.sort_values("value", ascending=ascending)[_best_columns(done)].head(top)
+    for key, title, func, why_not in (
+        ("optuna_importances", "Optuna parameter importances", ovm.plot_param_importances, _importance_degenerate),
+        ("optuna_intermediate", "Optuna intermediate values (pruning view)", ovm.plot_intermediate_values,
+         _intermediate_degenerate),
     ):
+        reason = why_not(frame)
+        if reason:
+            section.skipped.append(f"{title}: left out, {reason}.")
+            continue
         try:
             section.figures.append((key, title, _plot(func, study)))
-        except Exception as exc:  # e.g. fewer than two complete trials, no varying parameter
-            section.notes.append(f"{title}: not available ({exc})")
+        except Exception as exc:  # e.g. fewer than two complete trials
+            section.skipped.append(f"{title}: not available ({exc}).")
     return section
+
+
+# Of the trial attributes, the ones that say what a trial was; hosts, pids and logs are noise here.
+_ATTRS = (Attr.ARM, Attr.SEED)
+
+
+def _best_columns(done: pd.DataFrame) -> list[str]:
+    attrs = [f"user_attrs_{a}" for a in _ATTRS if f"user_attrs_{a}" in done]
+    return ["number", "value", *attrs, *(c for c in done.columns if c.startswith("params_"))]
+
+
+def _varying_params(frame: pd.DataFrame) -> list[str]:
+    done = frame[frame["state"] == "COMPLETE"]
+    return [c for c in frame.columns if c.startswith("params_") and done[c].nunique(dropna=True) > 1]
+
+
+def _importance_degenerate(frame: pd.DataFrame) -> str:
+    varying = _varying_params(frame)
+    if len(varying) < 2:
+        return (f"{len(varying)} searched parameter{'s' if len(varying) != 1 else ''} varied; importances are "
+                "shares among parameters, so one parameter would always get 1.00")
+    return ""
+
+
+def _intermediate_degenerate(frame: pd.DataFrame) -> str:
+    if not (frame["state"] == "PRUNED").any():
+        return "no trial was pruned, so the pruning view shows nothing the convergence figures do not"
+    return ""

@@ -1,7 +1,8 @@
 """Published numbers, copied from shared/docs/method.md section 5, with source and normaliser.
 
-They are shown beside the measured rows, labelled as published; they come from the real
-benchmarks, so next to a synthetic data set they are context, not a comparison.
+They come from the real benchmarks, so they are shown in their own table and only for a
+real data set of the same landmark scheme; next to synthetic data they would read as a
+comparison they are not.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["PUBLISHED", "published_frame"]
+__all__ = ["PUBLISHED", "published_frame", "published_for"]
 
 _NAN = math.nan
 _IO = "inter-ocular"
@@ -43,3 +44,25 @@ def published_frame(scheme: str | None = None) -> pd.DataFrame:
     if scheme is not None:
         frame = frame[frame["scheme"] == str(scheme).lower()].reset_index(drop=True)
     return frame
+
+
+def _first(group: pd.DataFrame, column: str) -> str | None:
+    values = group[column].dropna()
+    return str(values.iloc[0]) if len(values) else None
+
+
+def published_for(usable: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Published rows for each real data set of the compared runs, and why others get none."""
+    parts, why = [], []
+    for dataset, group in usable.groupby("dataset", sort=True):
+        scheme, kind = _first(group, "scheme"), _first(group, "dataset_kind")
+        rows = published_frame(scheme) if scheme else published_frame().iloc[:0]
+        if kind != "real":
+            why.append(f"Published numbers (method.md section 5) are for the real benchmarks: not shown beside "
+                       f"{dataset}, which is {kind or 'not marked real'}.")
+        elif rows.empty:
+            why.append(f"No published numbers for the landmark scheme of {dataset} ({scheme or 'unknown'}).")
+        else:
+            parts.append(rows.assign(dataset=dataset))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["dataset", *_COLUMNS])
+    return frame, why

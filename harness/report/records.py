@@ -8,6 +8,7 @@ sets the global tracking URI.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import tempfile
@@ -19,6 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
+from harness.contracts import Tag
 from harness.evaluation.metrics import per_landmark_nme
 
 __all__ = [
@@ -35,8 +37,10 @@ PREDICTIONS = "predictions/test_predictions.npz"
 # Why a run failed: the orchestrator tags ``harness.failure`` on trials it gave up on, the
 # trainer ``harness.error`` (exception, incl. TrialPruned); first one present wins.
 REASON_TAGS = ("harness.failure", "harness.error", "harness.reason")
-# Environment fingerprint: the provenance tags harness.tracking sets on every training run.
-FINGERPRINT_PREFIXES = ("mlflow.source.git.commit", "harness.git_", "harness.version.", "harness.hw.")
+# Environment: the git tags of every training run, and its provenance artifacts (package
+# versions and hardware are artifacts only, not tags: one copy, no tag chips in MLflow).
+GIT_TAGS = {Tag.GIT_COMMIT: "git commit", Tag.GIT_DIRTY: "git dirty"}
+PROVENANCE = {"provenance/packages.json": "package", "provenance/hardware.json": "hardware"}
 _TAG_COLUMNS = {
     "harness.method": "method", "harness.arm": "arm", "harness.dataset": "dataset",
     "harness.dataset_kind": "dataset_kind", "harness.scheme": "scheme", "harness.seed": "seed",
@@ -63,6 +67,7 @@ class Records:
         mean_faces: dataset -> (K, 2) mean ground-truth shape, for drawing per-landmark error.
         fingerprints: one row per run with the environment tags found.
         parent: the sweep's parent run (``mlflow.entities.Run``) or None.
+        experiment_id: the MLflow experiment's id (for links into the UI).
     """
 
     runs: pd.DataFrame
@@ -72,6 +77,7 @@ class Records:
     mean_faces: dict[str, np.ndarray] = field(default_factory=dict)
     fingerprints: pd.DataFrame = field(default_factory=pd.DataFrame)
     parent: object | None = None
+    experiment_id: str = ""
 
 
 def open_client(tracking_uri: str) -> MlflowClient:
@@ -151,16 +157,22 @@ def _history(client: MlflowClient, run_id: str) -> list[dict]:
     return rows
 
 
-def _predictions(client: MlflowClient, run_id: str) -> dict[str, np.ndarray] | None:
+def _download(client: MlflowClient, run_id: str, folder: str, wanted, tmp: str) -> dict[str, Path]:
+    """Copies in ``tmp`` of the artifacts ``wanted`` under ``folder`` that the run has (path -> local).
+
+    Each run's copy overwrites the previous run's: callers read it at once.
+    """
+    names = {a.path for a in client.list_artifacts(run_id, folder)} & set(wanted)
+    return {name: Path(client.download_artifacts(run_id, name, tmp)) for name in sorted(names)}
+
+
+def _predictions(client: MlflowClient, run_id: str, tmp: str) -> dict[str, np.ndarray] | None:
     """The npz arrays of one run, or None when the artifact was not logged."""
-    names = {a.path for a in client.list_artifacts(run_id, "predictions")}
-    if PREDICTIONS not in names:
+    found = _download(client, run_id, "predictions", [PREDICTIONS], tmp)
+    if not found:
         return None
-    # A temporary directory keeps the download from leaving files behind.
-    with tempfile.TemporaryDirectory() as tmp:
-        local = client.download_artifacts(run_id, PREDICTIONS, tmp)
-        with np.load(local, allow_pickle=False) as npz:
-            return {k: np.array(npz[k]) for k in npz.files}
+    with np.load(found[PREDICTIONS], allow_pickle=False) as npz:
+        return {k: np.array(npz[k]) for k in npz.files}
 
 
 def _prediction_frames(run_id: str, arrays: dict[str, np.ndarray]) -> tuple[list[dict], list[dict]]:
@@ -173,9 +185,15 @@ def _prediction_frames(run_id: str, arrays: dict[str, np.ndarray]) -> tuple[list
     return images, landmarks
 
 
-def _fingerprint(run) -> dict:
+def _fingerprint(client: MlflowClient, run, tmp: str) -> dict:
     row = {"run_id": run.info.run_id}
-    row.update({k: v for k, v in run.data.tags.items() if k.startswith(FINGERPRINT_PREFIXES)})
+    row.update({label: run.data.tags[tag] for tag, label in GIT_TAGS.items() if tag in run.data.tags})
+    for name, local in _download(client, run.info.run_id, "provenance", PROVENANCE, tmp).items():
+        try:
+            content = json.loads(local.read_text())
+        except (OSError, ValueError):
+            continue  # a damaged provenance file only leaves the environment table shorter
+        row.update({f"{PROVENANCE[name]} {k}": str(v) for k, v in content.items()})
     return row
 
 
@@ -193,15 +211,18 @@ def load_records(client: MlflowClient, experiment_name: str, sweep: str | None =
     if not runs:
         where = f"sweep {sweep!r} of experiment {experiment_name!r}" if sweep else f"experiment {experiment_name!r}"
         raise RecordsError(f"no training runs (tag harness.kind=train) in {where}")
-    history, images, landmarks, faces = [], [], [], {}
-    for run in runs:
-        history.extend(_history(client, run.info.run_id))
-        arrays = _predictions(client, run.info.run_id)
-        if arrays is not None:
-            img, lm = _prediction_frames(run.info.run_id, arrays)
-            images.extend(img)
-            landmarks.extend(lm)
-            faces.setdefault(run.data.tags.get("harness.dataset"), np.nanmean(arrays["gt"], axis=0))
+    history, images, landmarks, faces, prints = [], [], [], {}, []
+    # One temporary directory for every download, so nothing is left behind.
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in runs:
+            history.extend(_history(client, run.info.run_id))
+            arrays = _predictions(client, run.info.run_id, tmp)
+            prints.append(_fingerprint(client, run, tmp))
+            if arrays is not None:
+                img, lm = _prediction_frames(run.info.run_id, arrays)
+                images.extend(img)
+                landmarks.extend(lm)
+                faces.setdefault(run.data.tags.get(Tag.DATASET), np.nanmean(arrays["gt"], axis=0))
     table = pd.DataFrame([_run_row(r) for r in runs])
     parent = find_sweep_parent(client, exp.experiment_id, sweep) if sweep else None
     log.debug("read %d runs, %d history points", len(table), len(history))
@@ -211,6 +232,7 @@ def load_records(client: MlflowClient, experiment_name: str, sweep: str | None =
         images=pd.DataFrame(images, columns=["run_id", "image_id", "nme"]),
         landmarks=pd.DataFrame(landmarks, columns=["run_id", "landmark", "error"]),
         mean_faces=faces,
-        fingerprints=pd.DataFrame([_fingerprint(r) for r in runs]),
+        fingerprints=pd.DataFrame(prints),
         parent=parent,
+        experiment_id=exp.experiment_id,
     )

@@ -1,34 +1,46 @@
-"""Write a built report to disk: index.html (self-contained), report.md, CSV, PNG and SVG.
+"""Write a built report to disk: index.html (self-contained), report.md, verdict.txt, CSV,
+LaTeX (booktabs), and every figure as PNG, SVG and PDF.
 
 index.html embeds every PNG as base64, so the page opens from disk or from an MLflow
-artifact view with nothing beside it; report.md links the PNG files next to it.
+artifact view with nothing beside it; report.md links the PNG files next to it. Tables are
+shown through :func:`harness.report.present.display`; the CSV files keep machine columns.
 """
 from __future__ import annotations
 
 import base64
 import html
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Section", "Report", "write_report"]
+from harness.report.latex import booktabs
+from harness.report.present import TITLES, display
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;font-size:12px;margin:.6em 0}th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#f3f3f3}td{white-space:nowrap}td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:.5em 0}
-.note{color:#8a5a00}.table-wrap{overflow-x:auto}code{background:#f3f3f3;padding:0 3px}"""
+__all__ = ["Section", "Report", "write_report", "LATEX_TABLES"]
+
+LATEX_TABLES = ("headline", "summary")
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+# No horizontal scroll at 1280 px: the body is narrower than the window and table cells wrap.
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
+table{border-collapse:collapse;font-size:13px;margin:.6em 0;max-width:100%}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;overflow-wrap:anywhere}
+th{background:#f3f3f3;font-weight:600}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;height:auto;margin:.5em 0}figure{margin:0}figcaption{font-size:13px;color:#555}
+.verdict{background:#f4f8ff;border-left:4px solid #3b6fd4;padding:.4em 1em;margin:1em 0}
+.verdict li{margin:.4em 0}.skipped{color:#666;font-style:italic}p,li{overflow-wrap:anywhere}code{background:#f3f3f3;padding:0 3px;overflow-wrap:anywhere}"""
 
 
 @dataclass
 class Section:
-    """One heading of the report: paragraphs, then tables, then figures (by name)."""
+    """One heading: paragraphs, tables (by name), figures (by name), and what was left out why."""
 
     title: str
     text: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -40,51 +52,58 @@ class Report:
     sections: list[Section]
     tables: dict[str, pd.DataFrame]
     figures: dict[str, tuple[str, object]]
+    verdict: list = field(default_factory=list)  # harness.report.verdict.Verdict
+    verdict_notes: list[str] = field(default_factory=list)
+    single_dataset: bool = True
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
-    return str(value)
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "_(empty)_"
-    cells = [[_fmt(v).replace("|", "\\|") for v in row] for row in frame.itertuples(index=False)]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+def _markdown_table(shown: pd.DataFrame) -> str:
+    if shown.empty:
+        return "_(no rows)_"
+    cells = [[str(v).replace("|", "\\|") for v in row] for row in shown.itertuples(index=False)]
+    lines = ["| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
 
-def _html_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "<p><em>(empty)</em></p>"
-    shown = frame.map(_fmt)
-    return f'<div class="table-wrap">{shown.to_html(index=False, escape=True, border=0)}</div>'
+def _html_table(shown: pd.DataFrame) -> str:
+    if shown.empty:
+        return "<p><em>(no rows)</em></p>"
+    return shown.to_html(index=False, escape=True, border=0)
 
 
 def _save_figures(report: Report, out: Path) -> dict[str, bytes]:
     (out / "figures").mkdir(parents=True, exist_ok=True)
     pngs = {}
     for name, (_, fig) in report.figures.items():
-        png = out / "figures" / f"{name}.png"
-        fig.savefig(png, format="png", dpi=110)
-        fig.savefig(out / "figures" / f"{name}.svg", format="svg")
-        pngs[name] = png.read_bytes()
+        for fmt in FIGURE_FORMATS:
+            fig.savefig(out / "figures" / f"{name}.{fmt}", format=fmt, dpi=110)
+        pngs[name] = (out / "figures" / f"{name}.png").read_bytes()
     return pngs
+
+
+def _verdict_blocks(report: Report) -> tuple[list[str], list[str], str]:
+    md = ["\n## Verdict\n", *(f"- **{v.lead}**: {v.text}" for v in report.verdict), *report.verdict_notes, ""]
+    items = "".join(f"<li><strong>{html.escape(v.lead)}</strong>: {html.escape(v.text)}</li>" for v in report.verdict)
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.verdict_notes)
+    body = [f'<section class="verdict" id="verdict"><h2>Verdict</h2><ul>{items}</ul>{notes}</section>']
+    text = "\n".join([*(v.plain() for v in report.verdict), *report.verdict_notes]) + "\n"
+    return md, body, text
 
 
 def write_report(report: Report, out: str | Path) -> list[Path]:
     """Write the report under ``out`` (created) and return the paths written."""
     out = Path(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
+    shown = {name: display(name, frame, drop_dataset=report.single_dataset) for name, frame in report.tables.items()}
     for name, frame in report.tables.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+    for name in LATEX_TABLES:
+        if name in shown:
+            (out / "tables" / f"{name}.tex").write_text(booktabs(shown[name], TITLES.get(name, name)), encoding="utf-8")
     pngs = _save_figures(report, out)
-    md = [f"# {report.title}", *report.intro]
-    body = [f"<h1>{html.escape(report.title)}</h1>", *(f"<p>{html.escape(p)}</p>" for p in report.intro)]
+    md_verdict, html_verdict, verdict_text = _verdict_blocks(report)
+    md = [f"# {report.title}", *md_verdict, *report.intro]
+    body = [f"<h1>{html.escape(report.title)}</h1>", *html_verdict, *(f"<p>{html.escape(p)}</p>" for p in report.intro)]
     for sec in report.sections:
         md.append(f"\n## {sec.title}\n")
         body.append(f"<h2>{html.escape(sec.title)}</h2>")
@@ -92,19 +111,24 @@ def write_report(report: Report, out: str | Path) -> list[Path]:
             md.append(para + "\n")
             body.append(f"<p>{html.escape(para)}</p>")
         for name in sec.tables:
-            frame = report.tables[name]
-            md += [f"Table `{name}` (tables/{name}.csv):\n", _markdown_table(frame), ""]
-            body += [f"<h3>{html.escape(name)}</h3>", _html_table(frame)]
+            title = TITLES.get(name, name.replace("_", " "))
+            md += [f"**{title}** (tables/{name}.csv):\n", _markdown_table(shown[name]), ""]
+            body += [f"<h3>{html.escape(title)}</h3>", _html_table(shown[name])]
         for name in sec.figures:
             caption = report.figures[name][0]
             md.append(f"![{caption}](figures/{name}.png)\n")
             data = base64.b64encode(pngs[name]).decode("ascii")
             body.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                        f"<figcaption>{html.escape(caption)} (also figures/{name}.pdf)</figcaption></figure>")
+        for line in sec.skipped:
+            md.append(f"_{line}_\n")
+            body.append(f'<p class="skipped">{html.escape(line)}</p>')
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    page = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(report.title)}</title>'
-            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    (out / "verdict.txt").write_text(verdict_text, encoding="utf-8")
+    page = (f'<!doctype html><html><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(report.title)}</title><style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
     (out / "index.html").write_text(page, encoding="utf-8")
-    written = [out / "index.html", out / "report.md"]
-    written += sorted((out / "tables").glob("*.csv")) + sorted((out / "figures").glob("*"))
+    written = [out / "index.html", out / "report.md", out / "verdict.txt"]
+    written += sorted((out / "tables").glob("*")) + sorted((out / "figures").glob("*"))
     return written

@@ -1,41 +1,23 @@
 """Analysis tables -> the report's sections, sentences and figures (no I/O).
 
-The sentences say how each number was computed (interval type, crossing rule, target
-rule), because a reviewer reads the report without the code.
+The sentences say how each number was computed (interval method and unit, crossing rule,
+target rule), because a reviewer reads the report without the code. A section that would
+be empty or degenerate is left out with one line saying why.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from harness.contracts import Metric
+from harness.report import design, stats
 from harness.report import figures as fg
-from harness.report import stats
-from harness.storage import redact
-from harness.report.published import published_frame
+from harness.report.mixed import METHOD as MIXED_METHOD
 from harness.report.render import Report, Section
+from harness.report.verdict import verdicts
+from harness.storage import redact
 
-__all__ = ["summary_with_published", "build_report"]
-
-
-def summary_with_published(summary: pd.DataFrame, usable: pd.DataFrame) -> pd.DataFrame:
-    """Append, per data set, the published rows of its landmark scheme, labelled as such."""
-    parts = [summary]
-    for dataset, group in usable.groupby("dataset", sort=True):
-        scheme = group["scheme"].dropna().iloc[0] if group["scheme"].notna().any() else None
-        pub = published_frame(scheme) if scheme else published_frame().iloc[:0]
-        if pub.empty:
-            continue
-        kind = group["dataset_kind"].dropna().iloc[0] if group["dataset_kind"].notna().any() else ""
-        parts.append(pd.DataFrame({
-            "dataset": dataset, "method": pub["method"],
-            "source": "published: " + pub["source"] + " (" + pub["scheme"].str.upper() + " " + pub["split"] + ")",
-            "nme": pub["nme"], "fr": pub["fr"], "auc": pub["auc"], "normalizer": pub["normalizer"],
-            "threshold": pub["threshold"].map(lambda t: "" if np.isnan(t) else f"{t:g}"),
-            "note": "real benchmark; not comparable to a synthetic set" if kind == "synthetic" else "",
-        }))
-    out = pd.concat(parts, ignore_index=True)
-    out["n_seeds"] = out["n_seeds"].astype("Int64")  # published rows have none; keep counts integral
-    return out
+__all__ = ["build_report"]
 
 
 def _threshold_percent(usable: pd.DataFrame) -> float:
@@ -45,30 +27,27 @@ def _threshold_percent(usable: pd.DataFrame) -> float:
     return t * 100.0 if t <= 1 else t
 
 
-def _paired_sentences(paired: pd.DataFrame) -> list[str]:
-    out = []
-    for row in paired.itertuples(index=False):
-        if row.n_pairs == 0:
-            continue
-        ci = ("" if np.isnan(row.nme_diff_ci_low)
-              else f" (95% CI {row.nme_diff_ci_low:+.3f} to {row.nme_diff_ci_high:+.3f})")
-        out.append(f"{row.dataset}: {row.method} - {row.baseline} = {row.nme_diff:+.3f} NME points{ci}, "
-                   f"Wilcoxon p = {row.wilcoxon_p:.3g}, {row.n_pairs} paired seeds.")
-    return out
+def _evaluation_lines(summary: pd.DataFrame) -> list[str]:
+    lines = []
+    for dataset, g in summary.groupby("dataset", sort=True):
+        def one(col, default="unstated"):
+            vals = sorted({v for v in g[col] if v})
+            return ", ".join(vals) if vals else default
+        thr = pd.to_numeric(pd.Series(one("threshold", "").split(",")), errors="coerce").dropna()
+        at = f"{100 * thr.iloc[0]:g}%" if len(thr) and thr.iloc[0] <= 1 else (f"{thr.iloc[0]:g}%" if len(thr) else "unstated")
+        flip = {"True": "on", "False": "off"}.get(one("flip_test"), one("flip_test"))
+        lines.append(f"{dataset}: NME in percent of the {one('normalizer')} distance; {one('decoder')} decoder; "
+                     f"FR and AUC at a {at} threshold; flip test {flip}.")
+    return lines
 
 
-def _speedup_sentences(conv: pd.DataFrame, baseline: str) -> list[str]:
+def _own_end_point_lines(conv: pd.DataFrame, baseline: str) -> list[str]:
     out = []
     for row in conv[conv["method"] != baseline].itertuples(index=False):
-        if np.isnan(row.speedup_epochs):
-            out.append(f"{row.dataset}/{row.method}: no speed-up ratio ({row.note}).")
-            continue
-        ci = ("" if np.isnan(row.speedup_epochs_ci_low)
-              else f" (95% bootstrap CI {row.speedup_epochs_ci_low:.2f}-{row.speedup_epochs_ci_high:.2f})")
-        secs = "" if np.isnan(row.speedup_seconds) else f", {row.speedup_seconds:.2f}x in training seconds"
-        out.append(f"{row.dataset}/{row.method} vs {baseline}, speed-up to {row.target_nme:.3g}% val NME: "
-                   f"{row.speedup_epochs:.2f}x in epochs{ci}{secs} (above 1 = faster than {baseline}). "
-                   f"[The paper's own-end-point reading would say {row.speedup_own_5pct_misleading:.2f}x.]")
+        if np.isfinite(row.speedup_own_5pct_misleading):
+            out.append(f"{row.dataset}/{row.method}: the paper's own-end-point reading (each run against 1.05 x its "
+                       f"own final val NME) would say {row.speedup_own_5pct_misleading:.2f}x; it is not a speed-up "
+                       "to a common level and is not used.")
     return out
 
 
@@ -80,8 +59,8 @@ def _figures(analysis) -> tuple[dict, dict[str, list[str]]]:
     marks = recs.landmarks.merge(usable[["run_id", "dataset", "label"]], on="run_id")
     for dataset, runs in usable.groupby("dataset", sort=True):
         target = float(analysis.per_run.loc[analysis.per_run["dataset"] == dataset, "target"].iloc[0])
-        timed = recs.history.loc[recs.history["run_id"].isin(runs["run_id"]), "key"].eq("time/elapsed_seconds").any()
-        for x_key, tag, unit in (("step", "epoch", "epoch"), ("time/elapsed_seconds", "seconds", "seconds"))[:1 + timed]:
+        timed = recs.history.loc[recs.history["run_id"].isin(runs["run_id"]), "key"].eq(Metric.ELAPSED_SECONDS).any()
+        for x_key, tag, unit in (("step", "epoch", "epoch"), (Metric.ELAPSED_SECONDS, "seconds", "seconds"))[:1 + timed]:
             name = f"convergence_{tag}_{dataset}"
             figs[name] = (f"{dataset}: val NME vs {unit}, mean over seeds, band = seed min-max",
                           fg.convergence_figure(recs.history, runs, x_key, target, colors, f"{dataset}: val NME vs {unit}"))
@@ -105,56 +84,84 @@ def _figures(analysis) -> tuple[dict, dict[str, list[str]]]:
     return figs, names
 
 
-def build_report(analysis, study, request) -> Report:
-    """Assemble the Report (sections, tables, figures) from an Analysis and an Optuna section."""
+def _study_section(study, tabs, figs, sections, parent) -> None:
+    if not (study.tables or study.figures or study.skipped or parent is not None):
+        return
+    tabs.update(study.tables)
+    figs.update({k: (t, f) for k, t, f in study.figures})
+    sections.append(Section("5. Optuna search", study.notes, list(study.tables),
+                            [k for k, _, _ in study.figures], study.skipped))
+
+
+def _methods_text(base: str, n_max: int) -> list[str]:
+    return [
+        f"Paired by seed: difference = method - {base} in test NME points (negative: the method is better), "
+        "one difference per seed run by both; 95% Student-t interval and paired t-test on those differences, "
+        "for this test set. The exact Wilcoxon signed-rank p is shown with the lowest value it can take with "
+        f"that many pairs ({design.exact_p_floor(n_max):.3g} with {n_max}). Detectable difference: the true "
+        "difference a paired t-test at alpha 0.05 finds with 80% power, given the observed seed spread.",
+        f"Image level ({MIXED_METHOD}): unit = one test image under one seed; per image and seed the NME "
+        f"difference, modelled with random seed, image and residual effects. Its interval is for new seeds "
+        "and new test images alike; the variance column says which source dominates the uncertainty. Images "
+        "are never treated as independent replicates of a method.",
+    ]
+
+
+def build_report(analysis, study, request, links: list[str] | None = None) -> Report:
+    """Assemble the Report (verdict, sections, tables, figures) from an Analysis and a study section."""
     tabs, base = dict(analysis.tables), analysis.baseline
     figs, names = _figures(analysis)
     n_seeds = analysis.usable.groupby(["dataset", "label"])["seed"].nunique()
+    n_max = int(tabs["paired_seeds"]["n_pairs"].max()) if not tabs["paired_seeds"].empty else int(n_seeds.max())
     intro = [f"MLflow {redact(request.tracking_uri)}, experiment {request.experiment!r}"
              + (f", sweep {request.sweep!r}" if request.sweep else "")
              + f": {len(analysis.records.runs)} training runs read, {len(analysis.usable)} compared, "
              f"{len(tabs['excluded_runs'])} excluded. Baseline: {base}.",
+             *(links or []),
              f"Regenerate with: {request.command}" if request.command else "",
              *analysis.notes]
-    p_floor = 2.0 / 2 ** int(n_seeds.max())
+    summary = tabs["summary"]
+    paired_skip = [] if not tabs["paired_images"].empty else [
+        "Image-level comparison left out: no compared run logged predictions/test_predictions.npz."]
+    subset_skip = [] if not tabs["wflw_subsets"].empty else [
+        "WFLW-subset table left out: no compared run logged test/nme_<subset> (only WFLW-scheme sets have subsets)."]
     sections = [
         Section("Headline", [
-            f"Test NME (percent, mean and 95% t-CI over seeds), its paired difference with {base} "
-            "(negative = better) and the convergence speed-up to the target below (above 1 = faster). "
-            "Sections 1 to 3 say how each number is computed."], ["headline"]),
-        Section("1. Summary per data set", [
-            "Test NME in percent: mean over seeds with a 95% Student-t interval; FR, AUC and best "
-            "(lowest val NME) epoch are means over seeds. Published rows are quoted from the papers "
-            "with their normaliser; they are not re-measured." +
-            (f" Groups with one seed: {stats.NO_CI_NOTE}." if (n_seeds == 1).any() else "")],
-            ["summary"]),
-        Section("2. Paired comparison with the baseline", [
-            f"Difference = method - {base} in test NME (negative: the method is better), paired by seed; "
-            f"95% percentile bootstrap over pairs ({stats.N_BOOTSTRAP} resamples, seed {stats.BOOTSTRAP_SEED}); "
-            f"two-sided Wilcoxon signed-rank p-value. With {int(n_seeds.max())} seeds the smallest "
-            f"attainable exact p is {p_floor:.3g}.",
-            "Per-image test (when predictions were logged): per test image, the seed-mean NME difference; "
-            "bootstrap and Wilcoxon over images.", *_paired_sentences(tabs["paired_seeds"])],
-            ["paired_seeds", "paired_images"]),
+            f"Test NME in percent, mean over seeds with a 95% Student-t interval; difference with {base} in NME points "
+            "(negative = better), Student-t on per-seed differences, with the paired t-test p; speed-up in epochs to "
+            f"the target val NME (above 1 = faster than {base}), 95% interval as named in section 3."], ["headline"]),
+        Section("1. Test metrics per data set", [
+            *_evaluation_lines(summary),
+            "Test NME: mean over seeds with a 95% Student-t interval; FR, AUC, best (lowest val NME) epoch: "
+            "means over seeds." + (f" Groups with one seed: {stats.NO_CI_NOTE}." if (n_seeds == 1).any() else "")],
+            ["summary"] + (["published"] if not tabs["published"].empty else []), skipped=analysis.published_notes),
+        Section("2. Paired comparison with the baseline", _methods_text(base, n_max),
+                ["paired_seeds"] + (["paired_images"] if not tabs["paired_images"].empty else []), skipped=paired_skip),
         Section("3. Convergence", [
-            f"Target: {analysis.target_rule} (per data set, column target_nme). It is a fixed level for every "
-            "method: measuring each method against its own end point rewards a method that plateaus early "
-            "(method.md section 6), so that reading is shown only for contrast, in the misleading column.",
-            f"Epochs and seconds to target: {stats.CROSSING_RULE}. Speed-up = mean baseline / mean method, "
-            "95% bootstrap over seeds (paired when the seeds match). The paper claims 2.2x.",
-            *_speedup_sentences(tabs["convergence"], base)],
+            f"Target: {analysis.target_rule} (per data set). A fixed level for every method: measuring each method "
+            "against its own end point rewards a method that plateaus early (method.md section 6).",
+            f"Epochs and seconds to target: {stats.CROSSING_RULE}; means with 95% Student-t intervals. Speed-up = "
+            f"{base} time / method time. Same seeds on both sides: geometric mean of per-seed ratios, 95% Student-t "
+            "interval on their logs; otherwise ratio of mean times with Fieller's interval (Welch df). A seed that "
+            "never reached the target leaves no ratio. The paper claims 2.2x.",
+            *_own_end_point_lines(tabs["convergence"], base)],
             ["convergence", "convergence_per_seed"], names["convergence"]),
         Section("4. Error distribution", [
             "CED: share of test images with NME at or below x; per-landmark error: mean over images and seeds "
-            "of the point error divided by the image's normaliser."], ["wflw_subsets"], names["errors"]),
+            "of the point error divided by the image's normaliser."],
+            ["wflw_subsets"] if not tabs["wflw_subsets"].empty else [], names["errors"], subset_skip),
     ]
-    if study.tables or study.figures or analysis.records.parent is not None:
-        tabs.update(study.tables)
-        figs.update({k: (t, f) for k, t, f in study.figures})
-        sections.append(Section("5. Optuna search", study.notes, list(study.tables), [k for k, _, _ in study.figures]))
-    env_warn = [f"WARNING: runs differ in {k}" for k in tabs["environment"].query("n_distinct > 1")["key"]]
+    _study_section(study, tabs, figs, sections, analysis.records.parent)
+    env = tabs["environment"]
+    env_warn = [f"WARNING: runs differ in {k}" for k in env.query("n_distinct > 1")["key"]] if not env.empty else []
     sections.append(Section("6. Excluded runs and environment", [
-        "Runs not compared (pruned, failed or missing metrics) with the reason recorded; environment tags "
-        "of the compared runs.", *env_warn], ["excluded_runs", "environment"]))
-    return Report(f"Objective comparison: {request.sweep or request.experiment}",
-                  [p for p in intro if p], sections, tabs, figs)
+        "Runs not compared (pruned, failed or missing metrics) with the reason recorded; environment of the "
+        "compared runs, from their git tags and provenance artifacts.", *env_warn],
+        [n for n in ("excluded_runs", "environment") if not tabs[n].empty],
+        skipped=[line for n, line in (("excluded_runs", "No run was excluded."),
+                                      ("environment", "No environment recorded on the compared runs."))
+                 if tabs[n].empty]))
+    found = verdicts(summary, tabs["paired_seeds"], tabs["convergence"])
+    notes = [] if found else [f"Only the baseline {base} was run: nothing to compare it with."]
+    return Report(f"Objective comparison: {request.sweep or request.experiment}", [p for p in intro if p],
+                  sections, tabs, figs, found, notes, summary["dataset"].nunique() == 1)

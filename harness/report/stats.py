@@ -1,75 +1,23 @@
-"""Pure statistics of the report: confidence intervals, paired tests, time to target.
+"""Pure statistics of the report: rank test, time to target, target rule, AUC.
 
-Every function takes plain arrays and returns plain numbers; randomness (bootstrap) uses a
-fixed seed so a report regenerated from the same records gives the same digits.
+Every function takes plain arrays and returns plain numbers. Intervals live in
+:mod:`harness.report.intervals`, the image-level model in :mod:`harness.report.mixed`.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
-__all__ = [
-    "Interval", "NO_CI_NOTE", "mean_ci", "bootstrap_ci", "wilcoxon_p", "steps_to_target",
-    "ratio_ci", "resolve_target", "auc", "BOOTSTRAP_SEED", "N_BOOTSTRAP", "CROSSING_RULE",
-]
+from harness.report.intervals import clean as _clean
 
-BOOTSTRAP_SEED = 0
-N_BOOTSTRAP = 10_000
+__all__ = ["NO_CI_NOTE", "wilcoxon_p", "steps_to_target", "resolve_target", "auc",
+           "CROSSING_RULE"]
+
 NO_CI_NOTE = "no CI possible (1 seed)"
 CROSSING_RULE = (
     "first crossing, linearly interpolated between the last epoch above the target and the "
     "first at or below it; later re-crossings are ignored; NaN = never reached"
 )
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with a 95% interval (``low``/``high`` NaN when none is possible)."""
-
-    value: float
-    low: float
-    high: float
-    n: int
-
-
-def _clean(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    return arr[np.isfinite(arr)]
-
-
-def mean_ci(values, confidence: float = 0.95) -> Interval:
-    """Mean and Student-t interval over seeds: mean +- t_{n-1} * sd / sqrt(n).
-
-    With fewer than two finite values the interval is NaN (the caller says "no CI possible").
-    """
-    arr = _clean(values)
-    n = arr.size
-    if n == 0:
-        return Interval(np.nan, np.nan, np.nan, 0)
-    mean = float(arr.mean())
-    if n < 2:
-        return Interval(mean, np.nan, np.nan, n)
-    half = sps.t.ppf(0.5 + confidence / 2, n - 1) * arr.std(ddof=1) / np.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
-
-
-def bootstrap_ci(values, confidence: float = 0.95, n_boot: int = N_BOOTSTRAP,
-                 seed: int = BOOTSTRAP_SEED) -> Interval:
-    """Mean with a percentile-bootstrap interval (resampling the values with replacement).
-
-    Used for paired differences (one value per seed or per image). NaN interval below two
-    values.
-    """
-    arr = _clean(values)
-    if arr.size < 2:
-        return Interval(float(arr.mean()) if arr.size else np.nan, np.nan, np.nan, arr.size)
-    rng = np.random.default_rng(seed)
-    means = arr[rng.integers(0, arr.size, size=(n_boot, arr.size))].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return Interval(float(arr.mean()), float(low), float(high), arr.size)
 
 
 def wilcoxon_p(differences) -> float:
@@ -101,34 +49,6 @@ def steps_to_target(x, y, target: float) -> float:
         return float(x[0])
     x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
     return float(x0 + (y0 - target) / (y0 - y1) * (x1 - x0))
-
-
-def ratio_ci(numerator, denominator, paired: bool, confidence: float = 0.95,
-             n_boot: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> Interval:
-    """Ratio of means ``mean(numerator) / mean(denominator)`` with a bootstrap interval.
-
-    The speed-up is ``baseline epochs / method epochs``. Seeds are resampled jointly when
-    ``paired`` (same seeds, same order), else each side independently. NaN when any seed never
-    reached the target (a ratio would silently drop the slow seeds); NaN interval below two
-    seeds.
-    """
-    num, den = np.asarray(numerator, float), np.asarray(denominator, float)
-    if num.size == 0 or den.size == 0 or not (np.all(np.isfinite(num)) and np.all(np.isfinite(den))):
-        return Interval(np.nan, np.nan, np.nan, min(num.size, den.size))
-    value = float(num.mean() / den.mean())
-    n = min(num.size, den.size)
-    if num.size < 2 or den.size < 2:
-        return Interval(value, np.nan, np.nan, n)
-    rng = np.random.default_rng(seed)
-    if paired:
-        idx = rng.integers(0, num.size, size=(n_boot, num.size))
-        ratios = num[idx].mean(axis=1) / den[idx].mean(axis=1)
-    else:
-        ratios = (num[rng.integers(0, num.size, size=(n_boot, num.size))].mean(axis=1)
-                  / den[rng.integers(0, den.size, size=(n_boot, den.size))].mean(axis=1))
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(ratios, [alpha, 1 - alpha])
-    return Interval(value, float(low), float(high), n)
 
 
 def resolve_target(spec: str | float, baseline_final: float) -> tuple[float, str]:

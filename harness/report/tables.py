@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.report import stats
+from harness.report import design, stats
+from harness.report.intervals import Interval, mean_t, paired_t, speedup
+from harness.report.mixed import crossed_mixed
 from harness.report.records import SUBSETS
 
 __all__ = [
@@ -126,7 +128,7 @@ def add_targets(frame: pd.DataFrame, history: pd.DataFrame, targets: dict[str, f
     return out
 
 
-def _ci_columns(prefix: str, interval: stats.Interval) -> dict:
+def _ci_columns(prefix: str, interval: Interval) -> dict:
     return {prefix: interval.value, f"{prefix}_ci_low": interval.low, f"{prefix}_ci_high": interval.high}
 
 
@@ -140,9 +142,9 @@ def summary_table(usable: pd.DataFrame, runs_frame: pd.DataFrame) -> pd.DataFram
     rows = []
     merged = usable.merge(runs_frame[["run_id", "best_epoch", "best_val_nme", "final_val_nme"]], on="run_id")
     for (dataset, label), g in merged.groupby(["dataset", "label"], sort=True):
-        nme = stats.mean_ci(g["test/nme"])
+        nme = mean_t(g["test/nme"])
         rows.append({
-            "dataset": dataset, "method": label, "source": "measured", "n_seeds": nme.n,
+            "dataset": dataset, "method": label, "n_seeds": nme.n,
             **_ci_columns("nme", nme), "fr": g["test/fr"].mean(), "auc": g["test/auc"].mean(),
             "best_epoch": g["best_epoch"].mean(), "best_val_nme": g["best_val_nme"].mean(),
             "normalizer": _first(g["eval.normalizer"]), "threshold": _first(g["eval.threshold"]),
@@ -160,57 +162,81 @@ def _pairs(usable: pd.DataFrame, dataset: str, label: str, baseline: str, column
 
 
 def paired_table(usable: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per-seed paired differences of test NME against the baseline (same data set, same seed)."""
+    """Per-seed paired differences of test NME against the baseline (same data set, same seed).
+
+    Besides the t interval and test: the exact Wilcoxon p-value with the floor no such test
+    can go below at this number of pairs, and the smallest difference these seeds would
+    detect (80% power) given the observed spread of the differences.
+    """
     rows = []
     for dataset in sorted(usable["dataset"].unique()):
         labels = sorted(set(usable.loc[usable["dataset"] == dataset, "label"]) - {baseline})
         for label in labels:
             pairs = _pairs(usable, dataset, label, baseline, "test/nme")
             diff = (pairs["method"] - pairs["baseline"]).to_numpy()
-            boot = stats.bootstrap_ci(diff)
+            ci = paired_t(diff)
+            sd = float(diff.std(ddof=1)) if diff.size > 1 else np.nan
             rows.append({
                 "dataset": dataset, "method": label, "baseline": baseline, "n_pairs": diff.size,
-                **_ci_columns("nme_diff", boot), "wilcoxon_p": stats.wilcoxon_p(diff),
+                **_ci_columns("nme_diff", ci), "ci_method": ci.method, "t_p": ci.p,
+                "wilcoxon_p": stats.wilcoxon_p(diff), "exact_p_floor": design.exact_p_floor(diff.size),
+                "sd_diff": sd, "detectable_diff": design.detectable_difference(sd, diff.size),
                 "seeds": ",".join(map(str, pairs.index)),
                 "note": "no paired seeds" if diff.size == 0 else (stats.NO_CI_NOTE if diff.size == 1 else ""),
             })
     return pd.DataFrame(rows)
 
 
+def _difference_grid(d: pd.DataFrame, label: str, baseline: str) -> pd.DataFrame:
+    """(seed x image) differences on the images every paired seed has for both methods."""
+    own = d[d["label"] == label].pivot_table(index="seed", columns="image_id", values="nme", aggfunc="last")
+    base = d[d["label"] == baseline].pivot_table(index="seed", columns="image_id", values="nme", aggfunc="last")
+    return (own - base).dropna(how="all").dropna(axis=1)
+
+
 def per_image_table(usable: pd.DataFrame, images: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per-image paired test on the test set: per image, the seed-mean NME difference."""
+    """Image-level evidence: crossed seeds x images mixed model of per-image differences."""
     if images.empty:
         return pd.DataFrame()
     tagged = images.merge(usable[["run_id", "dataset", "label", "seed"]], on="run_id")
     rows = []
     for dataset, d in tagged.groupby("dataset", sort=True):
-        base = d[d["label"] == baseline].set_index(["seed", "image_id"])["nme"]
         for label in sorted(set(d["label"]) - {baseline}):
-            own = d[d["label"] == label].set_index(["seed", "image_id"])["nme"]
-            diff = (own - base).dropna().groupby(level="image_id").mean()
-            if diff.empty:
+            grid = _difference_grid(d, label, baseline)
+            if grid.empty:
                 continue
-            boot = stats.bootstrap_ci(diff.to_numpy())
-            rows.append({"dataset": dataset, "method": label, "baseline": baseline, "n_images": diff.size,
-                         **_ci_columns("nme_diff", boot), "wilcoxon_p": stats.wilcoxon_p(diff.to_numpy())})
+            fit = crossed_mixed(grid.to_numpy())
+            rows.append({"dataset": dataset, "method": label, "baseline": baseline, "n_seeds": fit.n_seeds,
+                         "n_images": fit.n_images, **_ci_columns("nme_diff", fit.interval),
+                         "ci_method": fit.interval.method, "df": fit.interval.df, "p": fit.interval.p,
+                         "share_seed": fit.share_seed, "share_image": fit.share_image,
+                         "share_resid": fit.share_resid})
     return pd.DataFrame(rows)
 
 
 def convergence_table(frame: pd.DataFrame, baseline: str, rule: str) -> pd.DataFrame:
-    """Epochs and seconds to the target, and the speed-up (baseline / method) with its CI."""
+    """Epochs and seconds to the target, and the speed-up (baseline / method) with its CI.
+
+    Seeds are paired when both sides have the same seeds; the speed-up is then the geometric
+    mean of per-seed ratios, else the ratio of mean times (see :func:`intervals.speedup`).
+    """
     rows = []
     for (dataset, label), g in frame.groupby(["dataset", "label"], sort=True):
         base = frame[(frame["dataset"] == dataset) & (frame["label"] == baseline)]
         paired = sorted(map(str, g["seed"])) == sorted(map(str, base["seed"]))
         g, base = g.sort_values("seed"), base.sort_values("seed")
-        row = {"dataset": dataset, "method": label, "baseline": baseline, "target_nme": g["target"].iloc[0],
-               "target_rule": rule, "n_seeds": len(g), "n_reached": int(g["epochs_to_target"].notna().sum())}
+        row = {"dataset": dataset, "method": label, "baseline": baseline, "is_baseline": label == baseline,
+               "target_nme": g["target"].iloc[0], "target_rule": rule, "n_seeds": len(g),
+               "n_reached": int(g["epochs_to_target"].notna().sum())}
         for unit in ("epochs", "seconds"):
-            row.update(_ci_columns(f"{unit}_to_target", stats.mean_ci(g[f"{unit}_to_target"])))
-            ratio = stats.ratio_ci(base[f"{unit}_to_target"], g[f"{unit}_to_target"], paired=paired)
+            row.update(_ci_columns(f"{unit}_to_target", mean_t(g[f"{unit}_to_target"])))
+            # The baseline's ratio with itself says nothing: left empty rather than 1.00x.
+            ratio = (Interval(np.nan, np.nan, np.nan, len(g)) if label == baseline
+                     else speedup(base[f"{unit}_to_target"], g[f"{unit}_to_target"], paired=paired))
             row.update(_ci_columns(f"speedup_{unit}", ratio))
-        own = stats.ratio_ci(base["epochs_to_own_5pct"], g["epochs_to_own_5pct"], paired=paired)
-        row["speedup_own_5pct_misleading"] = own.value
+            row[f"speedup_{unit}_method"] = ratio.method
+        own = speedup(base["epochs_to_own_5pct"], g["epochs_to_own_5pct"], paired=paired)
+        row["speedup_own_5pct_misleading"] = np.nan if label == baseline else own.value
         row["note"] = _convergence_note(row)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -232,11 +258,11 @@ def subset_table(usable: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline_table(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFrame) -> pd.DataFrame:
-    """One row per measured (data set, method): NME with CI, paired difference, speed-up."""
+    """One row per (data set, method): NME with CI, paired difference with CI and p, speed-up."""
     keys = ["dataset", "method"]
-    measured = summary[summary["source"] == "measured"][keys + ["n_seeds", "nme", "nme_ci_low", "nme_ci_high"]]
-    diff_cols = ["nme_diff", "nme_diff_ci_low", "nme_diff_ci_high", "wilcoxon_p"]
-    speed_cols = ["speedup_epochs", "speedup_epochs_ci_low", "speedup_epochs_ci_high", "speedup_seconds"]
+    measured = summary[keys + ["n_seeds", "nme", "nme_ci_low", "nme_ci_high"]]
+    diff_cols = ["nme_diff", "nme_diff_ci_low", "nme_diff_ci_high", "t_p"]
+    speed_cols = ["is_baseline", "speedup_epochs", "speedup_epochs_ci_low", "speedup_epochs_ci_high"]
     out = measured.merge(paired[keys + diff_cols] if not paired.empty else pd.DataFrame(columns=keys + diff_cols),
                          on=keys, how="left")
     return out.merge(convergence[keys + speed_cols], on=keys, how="left")

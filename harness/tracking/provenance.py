@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.contracts import Tag
+
 __all__ = ["git_state", "package_versions", "hardware", "file_sha256", "provenance_tags"]
 
 PACKAGES = ("torch", "mmengine", "mmcv-lite", "mmcv", "mmpose", "mmdet", "numpy", "mlflow", "optuna", "harness")
@@ -78,15 +80,18 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def provenance_tags(repo_dir: str | Path) -> dict[str, str]:
-    """Short, searchable provenance as MLflow tags (the long parts go to artifacts)."""
+    """Short, searchable provenance as MLflow tags: code version and command only.
+
+    Package versions and hardware are the ``provenance/packages.json`` and
+    ``provenance/hardware.json`` artifacts; as tags they were a second copy that buried a
+    run's useful tags under a dozen chips in the MLflow UI. Reports read the artifacts.
+    """
     git = git_state(repo_dir)
     tags = {
-        "harness.git_commit": git["commit"] or "unknown",
-        "harness.git_dirty": git["dirty"] or "unknown",
-        "harness.command": " ".join(sys.argv)[:4900],
+        Tag.GIT_COMMIT: git["commit"] or "unknown",
+        Tag.GIT_DIRTY: git["dirty"] or "unknown",
+        Tag.COMMAND: " ".join(sys.argv)[:4900],
     }
     if git["commit"]:
         tags["mlflow.source.git.commit"] = git["commit"]
-    tags.update({f"harness.version.{k}": v for k, v in package_versions().items()})
-    tags.update({f"harness.hw.{k}": v for k, v in hardware().items()})
     return tags

@@ -9,6 +9,7 @@ Values are chosen so every expected number in the tests can be worked out by han
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def _tags(method: str, seed: int, sweep: str | None, parent: str | None) -> dict
     tags = {"harness.kind": "train", "harness.method": method, "harness.dataset": "synth-wflw",
             "harness.dataset_kind": "synthetic", "harness.scheme": "wflw", "harness.seed": str(seed),
             "harness.config": f"mm_configs/{method}.py", "mlflow.source.git.commit": "abc123",
-            "harness.version.torch": "2.13.0", "harness.hw.cpu": "cpu-a" if seed < 2 else "cpu-b"}
+            "harness.git_commit": "abc123"}
     if sweep:
         tags |= {"harness.sweep": sweep, "harness.arm": method, "optuna.study": sweep}
     if parent:
@@ -55,9 +56,19 @@ def _tags(method: str, seed: int, sweep: str | None, parent: str | None) -> dict
     return tags
 
 
+def _provenance(client, rid: str, seed: int, tmp: Path) -> None:
+    """What the trainer logs: package versions and hardware as artifacts (seed 2 on another CPU)."""
+    prov = tmp / f"provenance-{rid}"
+    prov.mkdir()
+    (prov / "packages.json").write_text(json.dumps({"torch": "2.13.0", "python": "3.11.9"}))
+    (prov / "hardware.json").write_text(json.dumps({"cpu": "cpu-a" if seed < 2 else "cpu-b", "gpu_count": "0"}))
+    client.log_artifacts(rid, str(prov), "provenance")
+
+
 def _train_run(client, exp_id, method, seed, tmp: Path, sweep=None, parent=None, metrics=True, index=None):
     run = client.create_run(exp_id, run_name=f"{method}-s{seed}", tags=_tags(method, seed, sweep, parent))
     rid = run.info.run_id
+    _provenance(client, rid, seed, tmp)
     params = {"method": method, "arm": method, "seed": str(seed), "dataset": "synth-wflw", "decoder": "argmax",
               "eval.normalizer": "inter-ocular", "eval.threshold": "0.1", "flip_test": "False", "lr": "0.002"}
     client.log_batch(rid, params=[Param(k, v) for k, v in params.items()])

@@ -1,0 +1,99 @@
+"""One sentence per method against the baseline: what was found and what the design cannot decide.
+
+Read first, in ten seconds: the direction, the size with its interval and test, the seed
+count, the speed-up with its interval, the evaluation it holds for (normaliser, decoder),
+and the limits of the design (the exact-test floor, the smallest detectable difference).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from harness.report.present import num, pvalue, ratio, signed
+
+__all__ = ["Verdict", "verdicts"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``lead`` ("structured vs star on synth-wflw") is shown in bold before ``text``."""
+
+    dataset: str
+    method: str
+    lead: str
+    text: str
+
+    def plain(self) -> str:
+        return f"{self.lead}: {self.text}"
+
+
+def _evaluation(own, base) -> str:
+    normaliser = own["normalizer"] or "unstated"
+    decoder = own["decoder"] or "unstated"
+    seeds = (f"{int(own['n_seeds'])} seeds each" if own["n_seeds"] == base["n_seeds"]
+             else f"{int(own['n_seeds'])} vs {int(base['n_seeds'])} seeds")
+    return f"test NME in % of the {normaliser} distance, {decoder} decoder, {seeds}"
+
+
+def _direction(row) -> str:
+    if row["n_pairs"] < 2 or not math.isfinite(row["nme_diff_ci_low"]):
+        return "no interval possible"
+    if row["nme_diff_ci_high"] < 0:
+        return f"lower error by {num(-row['nme_diff'])} points"
+    if row["nme_diff_ci_low"] > 0:
+        return f"higher error by {num(row['nme_diff'])} points"
+    return "no difference these seeds can resolve"
+
+
+def _difference(row, own, base) -> str:
+    n = int(row["n_pairs"])
+    if n == 0:
+        return "no seed was run by both methods, so no paired comparison"
+    core = f"{num(own['nme'])}% vs {num(base['nme'])}% (difference {signed(row['nme_diff'])}"
+    if n < 2:
+        return core + " from 1 paired seed: no interval, no test)"
+    return (f"{core}, 95% CI {signed(row['nme_diff_ci_low'])} to {signed(row['nme_diff_ci_high'])}, "
+            f"Student-t on {n} paired seeds; paired t-test p = {pvalue(row['t_p'])})")
+
+
+def _speed(conv) -> str:
+    if conv is None or not math.isfinite(conv["speedup_epochs"]):
+        why = conv["note"] if conv is not None and conv["note"] else "no time to target"
+        return f"speed-up not measurable ({why})"
+    low, high = conv["speedup_epochs_ci_low"], conv["speedup_epochs_ci_high"]
+    if math.isfinite(low) and math.isfinite(high):
+        ci = f"95% CI {ratio(low)} to {ratio(high)}, {conv['speedup_epochs_method']}"
+    elif math.isnan(low):
+        ci = "no interval with 1 seed"
+    else:
+        ci = f"95% CI unbounded, {conv['speedup_epochs_method']}"
+    return f"reaches {num(conv['target_nme'])}% val NME {ratio(conv['speedup_epochs'])} as fast in epochs ({ci})"
+
+
+def _limits(row) -> str:
+    n = int(row["n_pairs"])
+    if n < 2:
+        return "one seed cannot separate a method from seed luck"
+    parts = [f"an exact Wilcoxon or sign-flip test of {n} pairs cannot go below p = {pvalue(row['exact_p_floor'])}"]
+    if math.isfinite(row["detectable_diff"]):
+        parts.append(f"a true difference under {num(row['detectable_diff'])} points would be missed more than 20% "
+                     f"of the time (80% power at the observed seed spread, sd {num(row['sd_diff'])})")
+    return f"Not decidable with {n} seeds: " + "; ".join(parts)
+
+
+def verdicts(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFrame) -> list[Verdict]:
+    """A verdict per (data set, non-baseline method), in table order."""
+    out = []
+    by_arm = summary.set_index(["dataset", "method"])
+    conv = convergence.set_index(["dataset", "method"]) if not convergence.empty else None
+    for _, row in paired.iterrows():
+        own, base = by_arm.loc[(row["dataset"], row["method"])], by_arm.loc[(row["dataset"], row["baseline"])]
+        key = (row["dataset"], row["method"])
+        speed = conv.loc[key] if conv is not None and key in conv.index else None
+        lead = f"{row['method']} vs {row['baseline']} on {row['dataset']}"
+        text = (f"{_direction(row)}, {_difference(row, own, base)}; {_speed(speed)}. {_limits(row)}.")
+        lead = f"{lead} ({_evaluation(own, base)})"
+        out.append(Verdict(row["dataset"], row["method"], lead, text))
+    return out
