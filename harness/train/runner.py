@@ -32,13 +32,15 @@ _REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 def _write_predictions_csv(npz_path: Path) -> Path:
+    """The per-image test NME as CSV, in percent like every NME metric (the npz keeps fractions)."""
     data = np.load(npz_path)
     out = npz_path.with_name("test_per_image.csv")
     with open(out, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["image_id", "nme"])
+        # The unit is in the column name: a bare "nme" column of fractions read as percent is 100x off.
+        writer.writerow(["image_id", "nme_percent"])
         for image_id, nme in zip(data["image_ids"], data["per_image_nme"]):
-            writer.writerow([image_id, f"{float(nme):.8f}"])
+            writer.writerow([image_id, f"{100.0 * float(nme):.6f}"])
     return out
 
 
