@@ -6,21 +6,25 @@ workers so two workers on two cores do not fight over both).
 
 Launchers (DomainBed-style table): ``subprocess`` runs ``python -m harness.train.worker
 REQUEST.json`` in a fresh process (MMEngine's singletons must not leak between trials);
-``dry-run`` only logs the command.
+``dry-run`` only logs the command; ``record-only`` writes a finished result record without
+training (benchmarks and sampling tests of the orchestrator itself).
 """
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from harness.contracts import ExitCode, Outcome
 from harness.lifetime import die_with_parent
 from harness.sweep.spec import Resources
 from harness.train.distributed import torchrun_command
 
-__all__ = ["Slot", "plan_slots", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run"]
+__all__ = ["Slot", "plan_slots", "trainer_command", "LaunchFn", "LAUNCHERS", "launch_subprocess", "launch_dry_run",
+           "launch_record_only"]
 
 _log = logging.getLogger(__name__)
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -93,4 +97,32 @@ def launch_dry_run(request_path: Path, *, python: str, env: Mapping[str, str],
     return 0
 
 
-LAUNCHERS: dict[str, LaunchFn] = {"subprocess": launch_subprocess, "dry-run": launch_dry_run}
+def launch_record_only(request_path: Path, *, python: str, env: Mapping[str, str],
+                       log_path: Path, cwd: Path, nproc: int = 1) -> int:
+    """Train nothing, write a COMPLETE result record at once: the orchestrator's own ceiling.
+
+    The objective is a deterministic function of the trial's overrides and seed, so the
+    benchmark and sampling tests can check what each trial reported. It holds the work-dir
+    lock like a real trainer, for ``HARNESS_RECORD_ONLY_SECONDS`` (default 0).
+    """
+    import hashlib
+    import time
+
+    from harness.train.request import TrainRequest
+    from harness.train.result import TrainResult, write_result
+    from harness.train.workdir import hold_work_dir
+
+    request = TrainRequest.from_json(request_path)
+    key = json.dumps({"o": request.cfg_options, "s": request.seed}, sort_keys=True, default=str)
+    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
+    with hold_work_dir(request.work_dir):
+        time.sleep(float(env.get("HARNESS_RECORD_ONLY_SECONDS", "0")))
+        write_result(request.work_dir, TrainResult(
+            outcome=Outcome.COMPLETE, trial_id=request.trial_id,
+            trial_number=request.trial_number, objective=value,
+            objective_metric=request.objective.metric))
+    return ExitCode.OK
+
+
+LAUNCHERS: dict[str, LaunchFn] = {"subprocess": launch_subprocess, "dry-run": launch_dry_run,
+                                  "record-only": launch_record_only}

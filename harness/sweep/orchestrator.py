@@ -172,17 +172,23 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
     ctx, client = prepare(ctx, study, storage, retry_failed=retry_failed)
     planned = planned_trials(ctx.spec)
     while True:
-        _drive(ctx, study, storage, client, slots, planned, on_status, poll_seconds)
-        if ctx.launcher == "dry-run" or (ctx.deadline is not None and time.time() >= ctx.deadline):
+        if _count(study, TrialState.WAITING):
+            _drive(ctx, study, storage, client, slots, planned, on_status, poll_seconds)
+        if ctx.launcher == "dry-run" or _past(ctx.deadline):
             break
         with study_lock(ctx.storage_url, ctx.study_name, storage):
             _recover(ctx, study, client)
             again = enqueue_missing(study, planned, ctx.spec.budget.max_retry,
                                     skip=(Outcome.BAD_INPUT.value,))
-        if not again:
+        if again:
+            _log.info("%d failed trial(s) queued again (retry budget %d)", again,
+                      ctx.spec.budget.max_retry)
+        elif _count(study, TrialState.RUNNING):
+            # Other orchestrators' trials: wait for their answers (or for their owners to
+            # die and the trials to come back to the queue) before calling the sweep done.
+            _wait_for_others(ctx, study, storage, client, planned, on_status, poll_seconds)
+        else:
             break
-        _log.info("%d failed trial(s) queued again (retry budget %d)", again,
-                  ctx.spec.budget.max_retry)
     trials = study.get_trials(deepcopy=False)
     status = summarize(trials, ctx.spec.objective.direction, planned=planned,
                        max_retry=ctx.spec.budget.max_retry)
@@ -192,6 +198,32 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
         mlflow_parent.close_parent(client, ctx.parent_run_id, status.as_dict(),
                                    trials_csv(trials), finished=not status.missing)
     return status
+
+
+def _count(study: optuna.Study, state: TrialState) -> int:
+    return len(study.get_trials(deepcopy=False, states=(state,)))
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.time() >= deadline
+
+
+def _wait_for_others(ctx: SweepContext, study: optuna.Study,
+                     storage: optuna.storages.BaseStorage, client: MlflowClient | None,
+                     planned: list[PlannedTrial],
+                     on_status: Callable[[SweepStatus], None] | None, poll_seconds: float) -> None:
+    _log.info("waiting for %d trial(s) running elsewhere", _count(study, TrialState.RUNNING))
+    last_recovery = time.time()
+    while _count(study, TrialState.RUNNING) and not _count(study, TrialState.WAITING) \
+            and not _past(ctx.deadline):
+        time.sleep(poll_seconds)
+        if on_status is not None:
+            on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction,
+                                planned=planned, max_retry=ctx.spec.budget.max_retry))
+        if time.time() - last_recovery > ctx.grace_period / 2:
+            with study_lock(ctx.storage_url, ctx.study_name, storage):
+                _recover(ctx, study, client)
+            last_recovery = time.time()
 
 
 def _drive(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,

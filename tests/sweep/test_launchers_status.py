@@ -47,7 +47,7 @@ def test_cpu_slots_split_cores_and_hide_gpus() -> None:
 
 
 def test_launchers_table_and_subprocess_exit_code(tmp_path: Path) -> None:
-    assert set(LAUNCHERS) == {"subprocess", "dry-run"}
+    assert set(LAUNCHERS) == {"subprocess", "dry-run", "record-only"}
     kwargs = dict(python=sys.executable, env={"PATH": "/usr/bin:/bin"}, log_path=tmp_path / "log",
                   cwd=tmp_path)
     assert LAUNCHERS["dry-run"](tmp_path / "r.json", **kwargs) == 0
