@@ -26,7 +26,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("config", help="an mm_configs/*.py method config")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
-                        help="MMEngine dotted-key overrides, e.g. optim_wrapper.optimizer.lr=1e-3")
+                        help="MMEngine dotted-key overrides, e.g. optim_wrapper.optimizer.lr=1e-3; "
+                        "a key the config lacks is declared new with a leading +, e.g. "
+                        "+train_dataloader.dataset.indices=64")
     parser.add_argument("--work-dir", help="default: work_dirs/<config name>/seed<N>")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tracking-uri", help="MLflow store (default: sqlite:///mlruns.db here)")
