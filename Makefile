@@ -31,9 +31,10 @@ demo: venv
 	$(BIN)/harness sweep run sweeps/demo.yaml
 	$(BIN)/harness report generate --sweep sweeps/demo.yaml --out reports/demo
 	$(BIN)/harness sweep status sweeps/demo.yaml
-	@echo "report: reports/demo/index.html"
 	@echo "optuna-dashboard (pip install optuna-dashboard): optuna-dashboard work_dirs/sweeps/demo/optuna.journal --host 127.0.0.1"
 	@echo "MLflow UI: $(BIN)/mlflow ui --backend-store-uri sqlite:///work_dirs/sweeps/demo/mlflow.db --host 127.0.0.1 --port 5000"
+	@echo "report: reports/demo/index.html"
+	@echo; echo "Verdict:"; cat reports/demo/verdict.txt
 
 bench: venv
 	$(BIN)/python benchmarks/bench_losses.py

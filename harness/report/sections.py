@@ -117,7 +117,6 @@ def build_report(analysis, study, request, links: list[str] | None = None) -> Re
              + (f", sweep {request.sweep!r}" if request.sweep else "")
              + f": {len(analysis.records.runs)} training runs read, {len(analysis.usable)} compared, "
              f"{len(tabs['excluded_runs'])} excluded. Baseline: {base}.",
-             *(links or []),
              f"Regenerate with: {request.command}" if request.command else "",
              *analysis.notes]
     summary = tabs["summary"]
@@ -162,6 +161,6 @@ def build_report(analysis, study, request, links: list[str] | None = None) -> Re
                                       ("environment", "No environment recorded on the compared runs."))
                  if tabs[n].empty]))
     found = verdicts(summary, tabs["paired_seeds"], tabs["convergence"])
-    notes = [] if found else [f"Only the baseline {base} was run: nothing to compare it with."]
+    notes = ([] if found else [f"Only the baseline {base} was run: nothing to compare it with."]) + list(links or [])
     return Report(f"Objective comparison: {request.sweep or request.experiment}", [p for p in intro if p],
                   sections, tabs, figs, found, notes, summary["dataset"].nunique() == 1)

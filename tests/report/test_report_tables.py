@@ -53,3 +53,34 @@ def test_split_usable_explains_only_exclusions():
     assert usable["run_id"].tolist() == ["ok", "stale"]
     assert excluded.set_index("run_id")["why"].to_dict() == {
         "dead": "status FAILED (diverged)", "pruned": "pruned (TrialPruned: at epoch 3)", "empty": "no test/nme metric"}
+
+
+def test_published_numbers_only_beside_a_real_set_of_their_scheme():
+    from harness.report.published import published_for
+
+    runs = pd.DataFrame({"dataset": ["wflw", "synth-300w", "own"], "scheme": ["wflw", "300w", "68pt"],
+                         "dataset_kind": ["real", "synthetic", "real"]})
+    table, why = published_for(runs)
+    assert set(table["dataset"]) == {"wflw"} and set(table["scheme"]) == {"wflw"}
+    assert _star(table)["nme"] == 4.02
+    assert why == ["No published numbers for the landmark scheme of own (68pt).",
+                   "Published numbers (method.md section 5) are for the real benchmarks: not shown beside "
+                   "synth-300w, which is synthetic."]
+
+
+def _star(table):
+    return table[table["method"] == "STAR"].iloc[0]
+
+
+def test_display_has_one_missing_mark_and_human_labels():
+    from harness.report.present import MISSING, display
+
+    frame = pd.DataFrame({"dataset": ["d", "d"], "method": ["star", "ours"], "n_seeds": pd.array([3, pd.NA], "Int64"),
+                          "nme": [4.3, float("nan")], "nme_ci_low": [3.8, float("nan")], "nme_ci_high": [4.8, None],
+                          "fr": [3.0, None], "auc": [0.6, float("nan")], "best_epoch": [5.0, None],
+                          "best_val_nme": [4.2, None]})
+    shown = display("summary", frame)
+    assert list(shown.columns) == ["Method", "Seeds", "Test NME % (95% CI)", "FR %", "AUC", "Best epoch",
+                                   "Best val NME %"]
+    assert shown.iloc[0].tolist() == ["star", "3", "4.30 (3.80 to 4.80)", "3.00", "0.600", "5.0", "4.20"]
+    assert set(shown.iloc[1].tolist()[1:]) == {MISSING}
