@@ -71,14 +71,14 @@ def _validate(args: argparse.Namespace) -> int:
     for line in lines:
         logging.getLogger("harness.sweep").error("%s", line)
     if spec is None or lines:
-        return 2
+        return SweepExit.BAD_INPUT
     from harness.sweep.orchestrator import planned_trials
 
     print(f"{args.spec}: ok: {len(spec.arms)} arms, {len(spec.seeds)} seeds, "
           f"{len(planned_trials(spec))} trials, {spec.sampler.type} sampler, "
           f"{spec.pruner.type} pruner, {spec.budget.epochs} epochs; every arm's keys are "
           "in its config and its model builds")
-    return 0
+    return SweepExit.COMPLETE
 
 
 def _context(spec, storage: str | None, **extra):
@@ -200,7 +200,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="give failed trials whose retry budget is spent one more attempt")
     run.set_defaults(func=_run)
 
-    val = sub.add_parser("validate", help="check a spec (and its config paths)",
+    val = sub.add_parser("validate", help="check a spec: every mistake at once, each arm's keys against its config, its model built",
                          epilog="example:\n  harness sweep validate sweeps/demo.yaml",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     val.add_argument("spec")

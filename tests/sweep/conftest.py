@@ -1,12 +1,16 @@
 """Shared fixtures for sweep tests: a tiny repo root with config files and a spec writer."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.train.distributed import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -97,3 +101,14 @@ def postgres_url():
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "synth"
+    subprocess.run([sys.executable, "-m", "harness.cli.main", "data", "synth", "--out", str(out),
+                    "--n-train", "8", "--n-val", "4", "--n-test", "4"], check=True, cwd=REPO,
+                   capture_output=True)
+    return out
+
+

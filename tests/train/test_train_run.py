@@ -84,7 +84,7 @@ def test_killed_run_resumes_into_the_same_mlflow_run(make_request, tmp_path):
 
 
 def test_nan_loss_fails_the_run_and_keeps_what_was_logged(make_request):
-    request = make_request("nan", cfg_options={"model.head.loss.loss_weight": float("nan")})
+    request = make_request("nan", cfg_options={"+model.head.loss.loss_weight": float("nan")})
     assert execute(request) == ExitCode.DIVERGED
     client = MlflowClient(request.tracking_uri)
     (run,) = client.search_runs([client.get_experiment_by_name("test-train").experiment_id])
