@@ -133,15 +133,13 @@ def _print_links(ctx) -> None:
     from mlflow import MlflowClient
 
     from harness.storage import redact
+    from harness.tracking.links import experiment_url, ui_command
 
-    try:
-        from harness.tracking.links import experiment_url, ui_command
-        exp = MlflowClient(ctx.tracking_uri).get_experiment_by_name(ctx.experiment)
-        if exp is not None:
-            print(f"MLflow runs:      {experiment_url(ctx.tracking_uri, exp.experiment_id)}")
-            print(f"MLflow UI:        {ui_command(ctx.tracking_uri)}")
-    except ImportError:
-        print(f"MLflow UI:        mlflow ui --backend-store-uri {ctx.tracking_uri} --host 127.0.0.1")
+    exp = MlflowClient(ctx.tracking_uri).get_experiment_by_name(ctx.experiment)
+    if exp is not None:
+        print(f"MLflow runs:      {experiment_url(ctx.tracking_uri, exp.experiment_id)}")
+    if ui_command(ctx.tracking_uri):
+        print(f"MLflow UI:        {ui_command(ctx.tracking_uri)}")
     print(f"optuna-dashboard: optuna-dashboard {redact(ctx.storage_url).removeprefix('journal:')}")
 
 

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from optuna.trial import TrialState
 
 from harness.contracts import Attr, Tag
+from harness.tracking.links import run_url
 from harness.tracking.run import run_id_of
 
 from harness.tracking.store import ensure_experiment
@@ -109,12 +110,8 @@ def settle_trial_run(client: MlflowClient, work_dir: str | Path, *, run_id: str 
     return run_id
 
 
-def run_link(client: MlflowClient, run_id: str) -> str | None:
-    """A browser link to the run in the MLflow UI, when one can be formed."""
-    try:
-        from harness.tracking.links import run_url
-    except ImportError:
-        return None
+def run_link(client: MlflowClient, run_id: str) -> str:
+    """A browser link to the run in the MLflow UI (for optuna-dashboard's trial view)."""
     run = client.get_run(run_id)
     return run_url(client.tracking_uri, run.info.experiment_id, run_id)
 

@@ -128,9 +128,7 @@ def _finish(ctx: SweepContext, study: optuna.Study, trial: optuna.Trial,
             state=outcome.state, failure=outcome.failure)
         if run_id is not None:
             trial.set_user_attr(Attr.MLFLOW_RUN_ID, run_id)
-            link = mlflow_parent.run_link(client, run_id)
-            if link:
-                trial.set_user_attr(Attr.MLFLOW_LINK, link)
+            trial.set_user_attr(Attr.MLFLOW_LINK, mlflow_parent.run_link(client, run_id))
     # Telling Optuna is the commit point: a worker killed before it leaves the trial
     # RUNNING; recovery re-queues it, and the new attempt reuses the record above.
     study.tell(trial, outcome.value if outcome.state == TrialState.COMPLETE else None,
