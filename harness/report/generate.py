@@ -19,7 +19,7 @@ from harness.report.optuna_section import optuna_section
 from harness.report.parent import summarise_on_parent
 from harness.report.published import published_for
 from harness.report.render import write_report
-from harness.tracking.links import experiment_url, ui_command
+from harness.tracking.links import experiment_url, run_url, ui_command
 
 __all__ = ["ReportRequest", "ReportResult", "Analysis", "analyse", "generate_report"]
 
@@ -135,11 +135,17 @@ def _single_sweep_parent(client, experiment: str, usable: pd.DataFrame):
     return rec.find_sweep_parent(client, rec.find_experiment(client, experiment).experiment_id, sweeps.pop())
 
 
-def _links(request: ReportRequest, experiment_id: str) -> tuple[str, list[str]]:
+def _links(request: ReportRequest, experiment_id: str, parent) -> tuple[str, list[str]]:
     url = experiment_url(request.tracking_uri, experiment_id)
     command = ui_command(request.tracking_uri)
     start = f" (start the UI first: {command})" if command else ""
-    return url, [f"MLflow runs table: {url}{start}"]
+    lines = [f"MLflow runs table: {url}{start}"]
+    # MLflow's runs table shows no metric column until one is picked; the parent run's page
+    # shows the verdict (its description) and the per-arm metrics at once.
+    if parent is not None and request.log_to_parent:
+        lines.append(f"Sweep result in MLflow (verdict, per-arm NME): "
+                     f"{run_url(request.tracking_uri, experiment_id, parent.info.run_id)}")
+    return url, lines
 
 
 def generate_report(request: ReportRequest) -> ReportResult:
@@ -155,7 +161,7 @@ def generate_report(request: ReportRequest) -> ReportResult:
     study = optuna_section(parent)
     if parent is None and request.sweep:
         study.notes.append(f"no parent run (harness.kind=sweep) for sweep {request.sweep!r}: no Optuna section")
-    url, links = _links(request, records.experiment_id)
+    url, links = _links(request, records.experiment_id, parent)
     report = sections.build_report(analysis, study, request, links)
     files = write_report(report, request.out)
     logged_to = None

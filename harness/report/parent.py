@@ -34,7 +34,8 @@ def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:
         arm = _name(row.dataset if several else "", row.method)
         values = {"test NME mean": row.nme, "test NME low95": row.nme_ci_low, "test NME high95": row.nme_ci_high,
                   "seeds": row.n_seeds}
-        out.update({f"{arm} {what}": float(v) for what, v in values.items() if pd.notna(v)})
+        # Three decimals of an NME percent: MLflow's tables show every digit it is given.
+        out.update({f"{arm} {what}": round(float(v), 3) for what, v in values.items() if pd.notna(v)})
     return out
 
 

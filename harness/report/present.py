@@ -146,7 +146,7 @@ def display(name: str, frame: pd.DataFrame, drop_dataset: bool = True) -> pd.Dat
     return shown
 
 TITLES = {
-    "headline": "Headline", "summary": "Test metrics per method", "published": "Published numbers (not re-measured)",
+    "headline": "Each method against the baseline", "summary": "Test metrics per method", "published": "Published numbers (not re-measured)",
     "paired_seeds": "Paired by seed", "paired_images": "Image level, seeds kept",
     "convergence": "Time to the target", "convergence_per_seed": "Per seed", "wflw_subsets": "WFLW test subsets",
     "excluded_runs": "Runs not compared", "environment": "Environment of the compared runs",

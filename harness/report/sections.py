@@ -36,7 +36,7 @@ def _evaluation_lines(summary: pd.DataFrame) -> list[str]:
         thr = pd.to_numeric(pd.Series(one("threshold", "").split(",")), errors="coerce").dropna()
         at = f"{100 * thr.iloc[0]:g}%" if len(thr) and thr.iloc[0] <= 1 else (f"{thr.iloc[0]:g}%" if len(thr) else "unstated")
         flip = {"True": "on", "False": "off"}.get(one("flip_test"), one("flip_test"))
-        lines.append(f"{dataset}: NME in percent of the {one('normalizer')} distance; {one('decoder')} decoder; "
+        lines.append(f"{dataset}: NME in percent of the {one('normalizer')} distance; {one('decoder')} decoder{'s' if ',' in one('decoder') else ''}; "
                      f"FR and AUC at a {at} threshold; flip test {flip}.")
     return lines
 

@@ -29,12 +29,17 @@ class Verdict:
         return f"{self.lead}: {self.text}"
 
 
+def _both(own, base, column: str) -> str:
+    """One value when both arms agree, else ``method's vs baseline's`` (a difference to notice)."""
+    a, b = own[column] or "unstated", base[column] or "unstated"
+    return a if a == b else f"{a} vs {b}"
+
+
 def _evaluation(own, base) -> str:
-    normaliser = own["normalizer"] or "unstated"
-    decoder = own["decoder"] or "unstated"
+    normaliser, decoder = _both(own, base, "normalizer"), _both(own, base, "decoder")
     seeds = (f"{int(own['n_seeds'])} seeds each" if own["n_seeds"] == base["n_seeds"]
              else f"{int(own['n_seeds'])} vs {int(base['n_seeds'])} seeds")
-    return f"test NME in % of the {normaliser} distance, {decoder} decoder, {seeds}"
+    return f"test NME in % of the {normaliser} distance, {decoder} decoder{'s' if ' vs ' in decoder else ''}, {seeds}"
 
 
 def _direction(row) -> str:

@@ -148,4 +148,4 @@ def sweep_report(store, tmp_path_factory) -> dict:
                     "arms:\n  - {name: star}\nsearch: {n_trials: 5}\n")
     out = root / "out"
     rc = main(["report", "generate", "--sweep", str(spec), "--out", str(out)])
-    return {"rc": rc, "out": out}
+    return {"rc": rc, "out": out, "parent": store["parent"]}

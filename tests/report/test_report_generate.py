@@ -161,6 +161,9 @@ def test_verdict_sentence(sweep_report):
     assert "an exact Wilcoxon or sign-flip test of 3 pairs cannot go below p = 0.25" in verdict
     assert "a true difference under 0.16 points" in verdict
     assert "- **structured vs star on synth-wflw" in (sweep_report["out"] / "report.md").read_text()
+    # the last lines say where to look in MLflow: the runs table, and the parent run with the result
+    assert verdict.splitlines()[-2].startswith("MLflow runs table: http://127.0.0.1:5000/#/experiments/")
+    assert verdict.splitlines()[-1].endswith(f"/runs/{sweep_report['parent']}?workflowType=machine_learning")
 
 
 def test_parent_run_tells_the_result(sweep_report, store):
@@ -168,7 +171,7 @@ def test_parent_run_tells_the_result(sweep_report, store):
     metrics = parent.data.metrics
     assert (metrics["structured test NME mean"], metrics["structured seeds"]) == (pytest.approx(4.05), 3)
     assert (metrics["star test NME low95"], metrics["star test NME high95"]) == (
-        pytest.approx(4.3 - T * 0.2), pytest.approx(4.3 + T * 0.2))
+        round(4.3 - T * 0.2, 3), round(4.3 + T * 0.2, 3))
     note = parent.data.tags[Tag.NOTE]
     assert note.startswith("**Verdict**") and "structured vs star on synth-wflw" in note
 
