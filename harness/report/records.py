@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
-from harness.contracts import Tag
+from harness.contracts import Attr, Tag
 from harness.evaluation.metrics import per_landmark_nme
 
 __all__ = [
@@ -35,17 +35,18 @@ SUBSETS = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
 FINAL_KEYS = ("test/nme", "test/fr", "test/auc") + tuple(f"test/nme_{s}" for s in SUBSETS)
 PREDICTIONS = "predictions/test_predictions.npz"
 # Why a run failed: the orchestrator tags ``harness.failure`` on trials it gave up on, the
-# trainer ``harness.error`` (exception, incl. TrialPruned); first one present wins.
-REASON_TAGS = ("harness.failure", "harness.error", "harness.reason")
+# trainer ``harness.error`` (the exception's line); first one present wins. How it ended
+# is the trainer's ``harness.outcome`` (complete, pruned, diverged, ...).
+REASON_TAGS = (Attr.FAILURE, Tag.ERROR, "harness.reason")
 # Environment: the git tags of every training run, and its provenance artifacts (package
 # versions and hardware are artifacts only, not tags: one copy, no tag chips in MLflow).
 GIT_TAGS = {Tag.GIT_COMMIT: "git commit", Tag.GIT_DIRTY: "git dirty"}
 PROVENANCE = {"provenance/packages.json": "package", "provenance/hardware.json": "hardware"}
 _TAG_COLUMNS = {
-    "harness.method": "method", "harness.arm": "arm", "harness.dataset": "dataset",
-    "harness.dataset_kind": "dataset_kind", "harness.scheme": "scheme", "harness.seed": "seed",
-    "harness.sweep": "sweep", "harness.trial_id": "trial_id",
-    "optuna.trial_number": "trial_number", "mlflow.parentRunId": "parent_run_id",
+    Tag.METHOD: "method", Tag.ARM: "arm", Tag.DATASET: "dataset",
+    Tag.DATASET_KIND: "dataset_kind", Tag.SCHEME: "scheme", Tag.SEED: "seed",
+    Tag.SWEEP: "sweep", Tag.TRIAL_ID: "trial_id", Tag.OUTCOME: "outcome",
+    Tag.TRIAL_NUMBER: "trial_number", Tag.PARENT_RUN: "parent_run_id",
 }
 _PARAM_COLUMNS = ("eval.normalizer", "eval.threshold", "decoder", "flip_test", "input_size",
                   "heatmap_size", "max_epochs", "backbone")

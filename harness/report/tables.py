@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.contracts import Outcome
 from harness.report import design, stats
 from harness.report.intervals import Interval, mean_t, paired_t, speedup
 from harness.report.mixed import crossed_mixed
@@ -38,8 +39,9 @@ def split_usable(runs: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.DataFram
     # A reason only explains an exclusion: a resumed run that finished may keep a stale tag.
     reason, failed = runs["reason"].fillna(""), why != ""
     why[failed & (reason != "")] = why + " (" + reason + ")"
-    # The pruning hook raises TrialPruned, which the trainer records as a FAILED run.
-    why[failed & reason.str.startswith("TrialPruned")] = "pruned (" + reason + ")"
+    # MLflow has no PRUNED status: a pruned run ends FAILED with harness.outcome=pruned.
+    pruned = runs["outcome"] == Outcome.PRUNED.value if "outcome" in runs else False
+    why[failed & pruned] = "pruned (" + reason + ")"
     excluded = runs.loc[why != "", ["run_id", "dataset", "label", "seed", "status"]].copy()
     excluded["why"] = why[why != ""]
     return runs[why == ""].copy(), excluded.reset_index(drop=True)

@@ -122,7 +122,8 @@ def store(tmp_path_factory) -> dict:
                                | {"harness.failure": "\x1b[1mdiverged\x1b[0m: NaN loss at epoch 2"})
     client.set_terminated(failed.info.run_id, "FAILED")
     pruned = client.create_run(main, run_name="star-s4", tags=_tags("star", 4, "demo", pid)
-                               | {"harness.error": "TrialPruned: trial 7 pruned at epoch 2"})
+                               | {"harness.error": "TrialPruned: trial 7 pruned at epoch 2",
+                                  "harness.outcome": "pruned"})
     client.log_batch(pruned.info.run_id, metrics=[Metric("val/nme", v, 0, e) for e, v in ((1, 12.0), (2, 11.0))])
     client.set_terminated(pruned.info.run_id, "FAILED")
     client.set_terminated(pid, "FINISHED")

@@ -47,6 +47,7 @@ def test_split_usable_explains_only_exclusions():
         "status": ["FINISHED", "FINISHED", "FAILED", "FAILED", "FINISHED"],
         "test/nme": [4.0, 4.0, float("nan"), float("nan"), float("nan")],
         "reason": [None, "OSError: from an earlier attempt", "diverged", "TrialPruned: at epoch 3", None],
+        "outcome": ["complete", "complete", "diverged", "pruned", "complete"],
     })
     history = pd.DataFrame({"run_id": ["ok", "stale", "dead", "pruned"], "key": "val/nme", "step": 1, "value": 5.0})
     usable, excluded = tables.split_usable(runs, history)

@@ -38,7 +38,8 @@ def test_run_records_the_contract(make_request):
     assert params["decoder"] == "GridKeypointCodec:local_softargmax(radius=2)"
     assert params["loss.target"] == "gaussian" and params["eval.normalizer"] == "inter_ocular"
     assert tags["harness.kind"] == "train" and tags["harness.dataset_kind"] == "synthetic"
-    assert tags["harness.git_commit"] and "harness.version.torch" in tags and "harness.hw.cpu" in tags
+    assert tags["harness.git_commit"] and tags["harness.outcome"] == "complete"
+    assert not any(k.startswith(("harness.version.", "harness.hw.")) for k in tags)  # artifacts only
     assert [s for s, _ in _history(client, result.run_id, "val/nme")] == [1, 2]
     for key in ("train/loss", "train/lr", "time/epoch_seconds", "time/elapsed_seconds", "time/samples_per_second"):
         assert [s for s, _ in _history(client, result.run_id, key)] == [1, 2], key
