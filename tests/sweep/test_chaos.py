@@ -82,12 +82,12 @@ def _work_dir(trainer_args: str) -> Path:
     return Path(trainer_args.split()[-1]).parent
 
 
-def _kill(kind: str, proc, rng: random.Random, log: dict) -> None:
-    """Do one kill of ``kind`` on the running sweep ``proc``; note what happened in ``log``."""
+def _kill(kind: str, proc, rng: random.Random, log: dict) -> bool:
+    """Do one kill of ``kind`` on the running sweep ``proc``; False if it ended first."""
     if not _wait(lambda: _trainers(proc.pid) or proc.poll() is not None, 300):
         raise AssertionError("no trainer started within 300 s")
     if proc.poll() is not None:
-        return
+        return False
     if kind == "save":
         # A tiny model saves in milliseconds: watch for the temporary file closely.
         def saving() -> Path | None:
@@ -96,33 +96,34 @@ def _kill(kind: str, proc, rng: random.Random, log: dict) -> None:
                     return pid
             return None
         pid = None
-        end = time.time() + 120
+        end = time.time() + 60
         while pid is None and time.time() < end and proc.poll() is None:
             pid = saving()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            log["kills"]["save (mid-save)"] += 1
-            return
-        kind = "trainer"  # no save seen: a plain trainer kill instead
-    time.sleep(rng.uniform(0.5, 6.0))
+            log["kills"]["save"] += 1
+            return True
+        log["saves_missed"] += 1
+        kind = "trainer"  # no save caught: a plain trainer kill instead
+    time.sleep(rng.uniform(0.5, 3.0))
     if proc.poll() is not None:
-        return
+        return False
     if kind == "orchestrator":
         os.kill(proc.pid, signal.SIGKILL)
     elif kind == "worker":
-        workers = _workers(proc.pid) or {}
+        workers = _workers(proc.pid)
         if not workers:
-            return
+            return False
         os.kill(rng.choice(sorted(workers)), signal.SIGKILL)
     elif kind == "trainer":
         trainers = _trainers(proc.pid)
         if not trainers:
-            return
+            return False
         os.kill(rng.choice(sorted(trainers)), signal.SIGKILL)
     elif kind == "stop-then-kill":
         trainers = _trainers(proc.pid)
         if not trainers:
-            return
+            return False
         pid = rng.choice(sorted(trainers))
         work_dir, worker = _work_dir(trainers[pid]), _procs()[pid][0]
         os.kill(worker, signal.SIGSTOP)
@@ -133,6 +134,7 @@ def _kill(kind: str, proc, rng: random.Random, log: dict) -> None:
             os.kill(worker, signal.SIGKILL)
         log["stopped_then_killed"].append(str(work_dir))
     log["kills"][kind] += 1
+    return True
 
 
 @pytest.mark.parametrize("storage", ["journal", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -148,24 +150,34 @@ def test_chaos_every_planned_trial_ends_exactly_once(storage, tmp_path, synth, r
     # The kill nobody survived before comes first, while trials are still queued.
     kinds.remove("stop-then-kill")
     kinds.insert(0, "stop-then-kill")
-    log = {"kills": Counter(), "stopped_then_killed": [], "runs": 0, "exit_codes": []}
+    log = {"kills": Counter(), "stopped_then_killed": [], "runs": 0, "exit_codes": [],
+           "saves_missed": 0}
     started = time.time()
-    for kind in kinds:
-        proc = e2e.sweep(spec)
-        log["runs"] += 1
+
+    def finish(proc) -> str:
         try:
-            _kill(kind, proc, rng, log)
             out, _ = proc.communicate(timeout=900)
         finally:
             if proc.poll() is None:
                 proc.kill()
         log["exit_codes"].append(proc.returncode)
-        assert proc.returncode in (0, 1, -signal.SIGKILL), out[-3000:]
+        return out
+
+    # All kills land in as few orchestrator runs as possible: a sweep that completes
+    # has nothing left to kill.
+    proc, log["runs"] = e2e.sweep(spec), 1
+    while kinds:
+        if _kill(kinds[0], proc, rng, log):
+            kinds.pop(0)
+        if proc.poll() is not None or not kinds:
+            out = finish(proc)
+            assert proc.returncode in (0, 1, -signal.SIGKILL), out[-3000:]
+            if kinds:
+                assert proc.returncode != 0, f"the sweep completed before the kills {kinds}"
+                proc, log["runs"] = e2e.sweep(spec), log["runs"] + 1
     for _ in range(4):  # then re-run until the sweep says it is complete
-        proc = e2e.sweep(spec)
-        log["runs"] += 1
-        out, _ = proc.communicate(timeout=900)
-        log["exit_codes"].append(proc.returncode)
+        proc, log["runs"] = e2e.sweep(spec), log["runs"] + 1
+        out = finish(proc)
         if proc.returncode == 0:
             break
     assert proc.returncode == 0, out[-4000:]
@@ -199,7 +211,7 @@ def test_chaos_every_planned_trial_ends_exactly_once(storage, tmp_path, synth, r
     # Nothing of the sweep is left running.
     assert _wait(lambda: not [p for p, (_, st, a) in _procs().items()
                               if str(tmp_path) in a and st != "Z"], 60)
-    figures = {"storage": storage, "kills": dict(log["kills"]), "orchestrator_runs": log["runs"],
+    figures = {"storage": storage, "kills": dict(log["kills"]), "saves_missed": log["saves_missed"], "orchestrator_runs": log["runs"],
                "exit_codes": log["exit_codes"], "optuna_trials": len(study.trials),
                "attempts_by_state": dict(Counter(t.state.name for t in study.trials)),
                "planned": 6, "complete": len(complete), "mlflow_children": len(runs),
