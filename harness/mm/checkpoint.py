@@ -57,11 +57,15 @@ def write_atomically(data: bytes, path: str | Path) -> None:
         temporary.unlink(missing_ok=True)
         raise
     # The rename is an entry of the directory: sync it too, or a power cut may undo it.
-    directory = os.open(path.parent, os.O_RDONLY)
+    # Some file systems refuse to sync a directory; the file itself is complete by then.
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
+        pass
 
 
 @register_backend(ATOMIC_BACKEND)
