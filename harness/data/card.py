@@ -7,8 +7,9 @@ never mistaken for benchmark numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from harness.schemes import get_scheme
 
@@ -32,15 +33,15 @@ def write_card(out_dir: str | Path, card: Mapping[str, Any], description: str) -
         "| key | value |",
         "|---|---|",
         f"| kind | {card['kind']} |",
-        f"| scheme | {scheme.name} ({scheme.num_keypoints} points; NME normaliser: outer eye corners "
-        f"{scheme.outer_eye_corners[0]} and {scheme.outer_eye_corners[1]}) |",
+        (f"| scheme | {scheme.name} ({scheme.num_keypoints} points; NME normaliser: outer eye corners "
+         f"{scheme.outer_eye_corners[0]} and {scheme.outer_eye_corners[1]}) |"),
         f"| splits | {', '.join(f'{k}: {v}' for k, v in card['splits'].items())} |",
         f"| seed | {card['seed']} |",
         f"| generator | {card['generator']} {card['generator_version']} |",
         "",
-        "Layout: `annotations/{split}.json` (MMPose COCO-style face annotations: `center`, "
-        "`scale` = box side / 200, `keypoints` [x, y, v] with v = 2 visible, 1 occluded), "
-        "images under `images/`.",
+        ("Layout: `annotations/{split}.json` (MMPose COCO-style face annotations: `center`, "
+         "`scale` = box side / 200, `keypoints` [x, y, v] with v = 2 visible, 1 occluded), "
+         "images under `images/`."),
         "",
     ]
     (out_dir / "README.md").write_text("\n".join(lines))
@@ -55,6 +56,7 @@ def read_card(out_dir: str | Path) -> dict[str, Any] | None:
     """The card of ``out_dir``, or None when there is none (or it is unreadable)."""
     path = Path(out_dir) / "card.json"
     try:
-        return json.loads(path.read_text())
+        card: dict[str, Any] = json.loads(path.read_text())
+        return card
     except (OSError, json.JSONDecodeError):
         return None

@@ -26,9 +26,9 @@ __all__ = ["check_annotation_file", "check_dataset"]
 OUTSIDE_TOLERANCE = 0.05
 
 
-def _load(ann_file: Path) -> dict:
+def _load(ann_file: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(ann_file.read_text())
+        doc: dict[str, Any] = json.loads(ann_file.read_text())
     except OSError as exc:
         raise DataError(ann_file, f"cannot read the annotation file ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
@@ -41,7 +41,7 @@ def _load(ann_file: Path) -> dict:
     return doc
 
 
-def _check_image(ann_file: Path, img_dir: Path, img: dict, decode: bool) -> None:
+def _check_image(ann_file: Path, img_dir: Path, img: dict[str, Any], decode: bool) -> None:
     rec = f"image id {img.get('id')}"
     for key in ("id", "file_name", "width", "height"):
         if key not in img:
@@ -58,7 +58,7 @@ def _check_image(ann_file: Path, img_dir: Path, img: dict, decode: bool) -> None
                             f"{img['width']}x{img['height']}", record=rec)
 
 
-def _check_annotation(ann_file: Path, ann: dict, img: dict, k_expected: int | None) -> int:
+def _check_annotation(ann_file: Path, ann: dict[str, Any], img: dict[str, Any], k_expected: int | None) -> int:
     """Check one record; returns its number of keypoints."""
     rec = f"annotation id {ann.get('id')} (image id {ann.get('image_id')})"
     for key in ("id", "image_id", "keypoints", "center", "scale", "num_keypoints"):
@@ -129,13 +129,13 @@ def check_annotation_file(
     """
     ann_file, img_dir = Path(ann_file), Path(img_dir)
     doc = _load(ann_file)
-    images: dict[Any, dict] = {}
+    images: dict[Any, dict[str, Any]] = {}
     for img in doc["images"]:
         if img.get("id") in images:
             raise DataError(ann_file, "duplicate image id", record=f"image id {img.get('id')}")
         _check_image(ann_file, img_dir, img, decode_images)
         images[img["id"]] = img
-    seen: set = set()
+    seen: set[Any] = set()
     k_file = expected_keypoints
     occluded = labelled = 0
     for ann in doc["annotations"]:

@@ -14,8 +14,9 @@ benchmarks), 0 = not annotated.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def make_annotation(
     vis = np.ones(len(points), bool) if visible is None else np.asarray(visible, bool)
     x, y, w, h = bbox_from_points(points) if bbox is None else (float(v) for v in bbox)
     kps: list[float] = []
-    for (px, py), v in zip(points, vis):
+    for (px, py), v in zip(points, vis, strict=False):
         kps += [_r(px), _r(py), 2 if v else 1]
     ann: dict[str, Any] = {
         "id": int(ann_id),
@@ -83,7 +84,7 @@ def make_annotation(
         "area": _r(w * h),
         "center": [_r(x + w / 2), _r(y + h / 2)],
         "scale": round(max(w, h) / PIXEL_STD, 6),
-        "num_keypoints": int(len(points)),
+        "num_keypoints": len(points),
         "keypoints": kps,
     }
     if attributes is not None:
@@ -93,8 +94,8 @@ def make_annotation(
 
 def write_annotation_file(
     path: str | Path,
-    images: Iterable[dict],
-    annotations: Iterable[dict],
+    images: Iterable[dict[str, Any]],
+    annotations: Iterable[dict[str, Any]],
     num_keypoints: int,
     info: Mapping[str, Any] | None = None,
 ) -> Path:
@@ -124,7 +125,8 @@ def write_annotation_file(
 def read_annotation_file(path: str | Path) -> dict[str, Any]:
     """Load a COCO file as a dict (no validation: see :mod:`harness.data.check`)."""
     with open(path) as f:
-        return json.load(f)
+        doc: dict[str, Any] = json.load(f)
+    return doc
 
 
 def keypoints_of(ann: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -44,7 +44,7 @@ def show_grid(data_dir: str | Path, out: str | Path, *, split: str | None = None
         m = np.array([[s, 0, tile / 2 - s * cx], [0, s, tile / 2 - s * cy]])
         crop = cv2.warpAffine(img, m, (tile, tile), borderValue=(0, 0, 0))
         q = pts * s + m[:, 2]
-        for (x, y), v in zip(q, flags):
+        for (x, y), v in zip(q, flags, strict=True):
             cv2.circle(crop, (int(round(x * 4)), int(round(y * 4))), 8, (0, 255, 0) if v == 2 else (0, 0, 255),
                        -1, cv2.LINE_AA, 2)
         tiles.append(crop)

@@ -18,7 +18,6 @@ from torch import nn
 from harness.data.synth import generate
 from harness.schemes import get_scheme
 
-
 CROP = 32
 
 

@@ -61,7 +61,7 @@ def test_extracted_folder_loads_like_the_sdist(menpo3d_sdist, tmp_path):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_rendered_scan_is_a_textured_face_around_its_landmarks(menpo3d_sdist, seed):
     size = 96
-    img, occluded, face = load_scan(menpo3d_sdist).render(np.random.default_rng(seed), size)
+    img, _occluded, face = load_scan(menpo3d_sdist).render(np.random.default_rng(seed), size)
     assert img.shape == (size, size, 3) and img.dtype == np.uint8
     pts = face.points
     assert pts.shape == (68, 2) and np.all((pts >= 0) & (pts < size))

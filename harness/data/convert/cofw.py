@@ -33,7 +33,7 @@ def _rows(arr: np.ndarray, width: int, path: Path, key: str) -> np.ndarray:
     raise DataError(path, f"{key} has shape {arr.shape}, expected N x {width}")
 
 
-def _image(f: h5py.File, ref, path: Path, rec: str) -> np.ndarray:
+def _image(f: h5py.File, ref: h5py.Reference, path: Path, rec: str) -> np.ndarray:
     """An image from a cell reference, as an (H, W, 3) uint8 BGR array."""
     data = np.asarray(f[ref])
     if data.ndim == 2:  # greyscale, stored (W, H)
@@ -61,7 +61,8 @@ def read_cofw_mat(path: Path, split: str, image_dir: Path, bad: BadRecords) -> l
         boxes = _rows(np.asarray(f[box_key], dtype=np.float64), 4, path, box_key)
         refs = np.asarray(f[img_key]).reshape(-1)
         if not len(refs) == len(phis) == len(boxes):
-            raise DataError(path, f"{img_key}, {phis_key}, {box_key} have {len(refs)}, {len(phis)}, {len(boxes)} entries")
+            raise DataError(path, f"{img_key}, {phis_key}, {box_key} have "
+                                  f"{len(refs)}, {len(phis)}, {len(boxes)} entries")
         (image_dir / split).mkdir(parents=True, exist_ok=True)
         for i in range(len(phis)):
             rec = f"{phis_key} row {i + 1}"

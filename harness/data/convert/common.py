@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -91,17 +92,20 @@ def write_prepared(
     sizes: dict[str, tuple[int, int] | None] = {}
     counts = {}
     for split, faces in splits.items():
-        images, anns, img_ids = [], [], {}
+        images: list[dict[str, Any]] = []
+        anns: list[dict[str, Any]] = []
+        img_ids: dict[str, int] = {}
         for face in faces:
             if face.file_name not in sizes:
-                size = (face.width, face.height) if face.width else _image_size(out / "images" / face.file_name)
-                sizes[face.file_name] = size
-            if sizes[face.file_name] is None:
+                sizes[face.file_name] = ((face.width, face.height) if face.width and face.height is not None
+                                         else _image_size(out / "images" / face.file_name))
+            size = sizes[face.file_name]
+            if size is None:
                 bad(DataError(out / "images" / face.file_name, "missing or unreadable image", record=split))
                 continue
             if face.file_name not in img_ids:
                 img_ids[face.file_name] = len(img_ids) + 1
-                images.append(make_image(img_ids[face.file_name], face.file_name, *sizes[face.file_name]))
+                images.append(make_image(img_ids[face.file_name], face.file_name, *size))
             anns.append(make_annotation(len(anns) + 1, img_ids[face.file_name], face.points, face.visible,
                                         face.bbox, face.attributes))
         if not anns:

@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 from harness.data.card import write_card
-from harness.data.convert.common import CONVERTER_VERSION, link_images
 from harness.data.check import check_annotation_file
+from harness.data.convert.common import CONVERTER_VERSION, link_images
 from harness.data.errors import DataError
 from harness.schemes import get_scheme
 

@@ -68,12 +68,12 @@ def _faces(src: Path, pts_files: list[Path], bad: BadRecords) -> list[Face]:
 
 def prepare_300w(src: Path, out: Path, bad: BadRecords) -> Path:
     """Convert the release in ``src`` into a prepared set in ``out``."""
-    groups = {
+    groups: dict[str, list[tuple[str, ...]]] = {
         "train": [("afw",), ("helen", "trainset"), ("lfpw", "trainset")],
         "test_common": [("helen", "testset"), ("lfpw", "testset")],
         "test_challenge": [("ibug",)],
     }
-    splits = {}
+    splits: dict[str, list[Face]] = {}
     for split, folders in groups.items():
         files = [f for parts in folders for f in _subset(src, parts)]
         if not files:

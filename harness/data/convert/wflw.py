@@ -53,7 +53,7 @@ def parse_wflw_list(path: Path, bad: BadRecords) -> list[Face]:
             points=nums[:196].reshape(98, 2),
             visible=np.ones(98, bool),  # WFLW marks occlusion per face (a flag), not per point
             bbox=(x0, y0, x1 - x0, y1 - y0),
-            attributes=dict(zip(WFLW_ATTRIBUTES, (int(f) for f in flags))),
+            attributes=dict(zip(WFLW_ATTRIBUTES, (int(f) for f in flags), strict=True)),
         ))
     return faces
 
@@ -74,5 +74,5 @@ def prepare_wflw(src: Path, out: Path, bad: BadRecords) -> Path:
     link_images(out, images)
     splits = {"train": train, "test": test}
     for att in WFLW_ATTRIBUTES:
-        splits[f"test_{att}"] = [f for f in test if f.attributes[att]]
+        splits[f"test_{att}"] = [f for f in test if f.attributes and f.attributes[att]]
     return write_prepared(out, name="wflw", scheme="wflw", splits=splits, source=str(src), bad=bad)

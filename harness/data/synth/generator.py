@@ -12,6 +12,7 @@ import logging
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,7 +34,8 @@ SPLITS = ("train", "val", "test")
 RENDERERS = ("procedural", "photoreal")
 
 
-def _request(scheme: str, counts: dict[str, int], size: int, seed: int, renderer: str, scan: str | None) -> dict:
+def _request(scheme: str, counts: dict[str, int], size: int, seed: int, renderer: str,
+             scan: str | None) -> dict[str, Any]:
     return {
         "scheme": scheme,
         "splits": counts,
@@ -128,7 +130,7 @@ def generate(
                 points = wflw_to_cofw(points)
                 visible = wflw_to_cofw(visible[:, None].astype(float))[:, 0] > 0.5
             name = f"{split}/{i:06d}.jpg"
-            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            _, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
             (out / "images" / name).write_bytes(buf.tobytes())
             image_id = i + 1
             images.append(make_image(image_id, name, size, size))

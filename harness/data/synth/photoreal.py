@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # james.ljson lists its 68 points by groups: chin 0-16, left eye 17-22, right eye 23-28,
 # left brow 29-33, nose 34-42, right brow 43-47, mouth 48-67. iBUG order is chin, brows,
 # nose, eyes, mouth ("left" is image-left in both).
-MENPO_TO_IBUG = (tuple(range(0, 17)) + tuple(range(29, 34)) + tuple(range(43, 48)) + tuple(range(34, 43))
+MENPO_TO_IBUG = (tuple(range(17)) + tuple(range(29, 34)) + tuple(range(43, 48)) + tuple(range(34, 43))
                  + tuple(range(17, 29)) + tuple(range(48, 68)))
 
 
@@ -39,13 +39,20 @@ def landmarks_from_ljson(text: str) -> np.ndarray:
     return pts[list(MENPO_TO_IBUG)]
 
 
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    f = tar.extractfile(member)
+    if f is None:  # a directory or a link, not a file
+        raise OSError(f"{member.name} in the menpo3d archive is not a regular file")
+    return f.read()
+
+
 def _read_files(scan: Path) -> dict[str, bytes] | None:
     names = ("james.obj", "james.jpg", "james.ljson")
     if scan.is_file() and tarfile.is_tarfile(scan):
         with tarfile.open(scan) as tar:
             members = {Path(m.name).name: m for m in tar.getmembers() if m.name.endswith(names)}
             if all(n in members for n in names):
-                return {n: tar.extractfile(members[n]).read() for n in names}
+                return {n: _member_bytes(tar, members[n]) for n in names}
         return None
     for folder in (scan, scan / "menpo3d" / "data"):
         if all((folder / n).is_file() for n in names):
@@ -119,19 +126,24 @@ def load_scan(scan: str | Path | None) -> ScanModel | None:
         log.warning("photo-real renderer: no menpo3d james scan at %s; falling back to procedural "
                     "(get it with `pip download --no-deps menpo3d==0.8.6` and pass --scan)", scan)
         return None
-    verts, uvs, tris, tuv = [], [], [], []
+    vert_rows: list[list[float]] = []
+    uv_rows: list[list[float]] = []
+    tri_rows: list[list[int]] = []
+    tuv: list[list[int]] = []
     for line in files["james.obj"].decode().splitlines():
         tag, _, rest = line.partition(" ")
         if tag == "v":
-            verts.append([float(v) for v in rest.split()[:3]])
+            vert_rows.append([float(v) for v in rest.split()[:3]])
         elif tag == "vt":
-            uvs.append([float(v) for v in rest.split()[:2]])
+            uv_rows.append([float(v) for v in rest.split()[:2]])
         elif tag == "f":
             corners = [c.split("/") for c in rest.split()[:3]]
-            tris.append([int(c[0]) - 1 for c in corners])
+            tri_rows.append([int(c[0]) - 1 for c in corners])
             tuv.append([int(c[1]) - 1 for c in corners])
-    verts, uvs, tris = np.array(verts), np.array(uvs), np.array(tris)
+    verts, uvs, tris = np.array(vert_rows), np.array(uv_rows), np.array(tri_rows)
     tex = cv2.imdecode(np.frombuffer(files["james.jpg"], np.uint8), cv2.IMREAD_COLOR)
+    if tex is None:
+        raise OSError(f"james.jpg of the scan at {scan} is not a readable image")
     muv = uvs[np.array(tuv)].mean(axis=1)  # texture colour at each triangle's centre
     tx = np.clip((muv[:, 0] * tex.shape[1]).astype(int), 0, tex.shape[1] - 1)
     ty = np.clip(((1 - muv[:, 1]) * tex.shape[0]).astype(int), 0, tex.shape[0] - 1)

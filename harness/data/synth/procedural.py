@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from harness.data.synth.layout import LAYOUTS
 from harness.data.synth.shapes import FaceSample
@@ -21,13 +22,20 @@ _ONE = 1 << _SHIFT
 _AA = cv2.LINE_AA
 
 
-def _fx(points: np.ndarray) -> np.ndarray:
+def _fx(points: npt.ArrayLike) -> np.ndarray:
     """(N, 2) float pixels -> fixed-point int32 for OpenCV's ``shift`` argument."""
     return np.round(np.asarray(points) * _ONE).astype(np.int32)
 
 
+def _pt(point: npt.ArrayLike) -> tuple[int, int]:
+    """One (x, y) float pixel as OpenCV's fixed-point point (see :func:`_fx`)."""
+    x, y = _fx(point)
+    return int(x), int(y)
+
+
 def _colour(rng: np.random.Generator, lo: int = 0, hi: int = 255) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(lo, hi, 3))
+    b, g, r = (int(v) for v in rng.integers(lo, hi, 3))
+    return b, g, r
 
 
 # BGR skin tones from dark to light; a face's tone is a random mix of two neighbours.
@@ -38,7 +46,8 @@ def _skin_tone(rng: np.random.Generator) -> tuple[int, int, int]:
     i = int(rng.integers(len(_SKIN_TONES) - 1))
     t = rng.random()
     tone = (1 - t) * _SKIN_TONES[i] + t * _SKIN_TONES[i + 1] + rng.normal(0, 8, 3)
-    return tuple(int(v) for v in np.clip(tone, 0, 255))
+    b, g, r = (int(v) for v in np.clip(tone, 0, 255))
+    return b, g, r
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -50,11 +59,11 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
         c = _colour(rng)
         p = rng.uniform(-0.2, 1.2, 4) * size
         if kind == 0:
-            cv2.line(img, _fx(p[:2]), _fx(p[2:]), c, int(rng.integers(1, 6)), _AA, _SHIFT)
+            cv2.line(img, _pt(p[:2]), _pt(p[2:]), c, int(rng.integers(1, 6)), _AA, _SHIFT)
         elif kind == 1:
-            cv2.rectangle(img, _fx(p[:2]), _fx(p[2:]), c, -1, _AA, _SHIFT)
+            cv2.rectangle(img, _pt(p[:2]), _pt(p[2:]), c, -1, _AA, _SHIFT)
         else:
-            cv2.circle(img, _fx(p[:2]), int(rng.uniform(0.03, 0.3) * size * _ONE), c, -1, _AA, _SHIFT)
+            cv2.circle(img, _pt(p[:2]), int(rng.uniform(0.03, 0.3) * size * _ONE), c, -1, _AA, _SHIFT)
     return img
 
 
@@ -95,7 +104,7 @@ def render_procedural(rng: np.random.Generator, face: FaceSample, size: int) -> 
     hair = _colour(rng, 0, 200)
     if rng.random() < 0.85:
         axes = (int(1.05 * u * _ONE * rng.uniform(0.95, 1.25)), int(1.05 * u * _ONE * rng.uniform(0.9, 1.2)))
-        cv2.ellipse(img, _fx(face.head_centre), axes, face.roll, 0, 360, hair, -1, _AA, _SHIFT)
+        cv2.ellipse(img, _pt(face.head_centre), axes, face.roll, 0, 360, hair, -1, _AA, _SHIFT)
     mask = np.zeros((size, size), np.uint8)
     cv2.fillPoly(mask, [_fx(outline)], 255, _AA, _SHIFT)
     face_layer = np.empty_like(img)
@@ -132,8 +141,8 @@ def render_procedural(rng: np.random.Generator, face: FaceSample, size: int) -> 
         paint[:] = (225, 230, 235)
         centre = p[lay.pupils[side]] if lay.pupils else eye.mean(axis=0)
         r_iris = 0.2 * np.linalg.norm(p[lay.eye_corners[side][0]] - p[lay.eye_corners[side][1]])
-        cv2.circle(paint, _fx(centre - (x0, y0)), int(r_iris * _ONE), iris_c, -1, _AA, _SHIFT)
-        cv2.circle(paint, _fx(centre - (x0, y0)), int(0.45 * r_iris * _ONE), (15, 15, 15), -1, _AA, _SHIFT)
+        cv2.circle(paint, _pt(centre - (x0, y0)), int(r_iris * _ONE), iris_c, -1, _AA, _SHIFT)
+        cv2.circle(paint, _pt(centre - (x0, y0)), int(0.45 * r_iris * _ONE), (15, 15, 15), -1, _AA, _SHIFT)
         em = (emask.astype(np.float32) / 255)[..., None]
         img[y0:y1, x0:x1] = (roi * (1 - em) + paint * em).astype(np.uint8)
         half = len(eye) // 2 + 1
@@ -143,7 +152,7 @@ def render_procedural(rng: np.random.Generator, face: FaceSample, size: int) -> 
     base = p[list(lay.nose_base)]
     cv2.polylines(img, [_fx(base)], False, dark, max(1, thick // 2), _AA, _SHIFT)
     for k in (1, -2):
-        cv2.circle(img, _fx(base[k] - (0, 0.02 * u)), int(0.035 * u * _ONE), (25, 25, 35), -1, _AA, _SHIFT)
+        cv2.circle(img, _pt(base[k] - (0, 0.02 * u)), int(0.035 * u * _ONE), (25, 25, 35), -1, _AA, _SHIFT)
     # mouth: dark interior when open, then the lips
     if face.mouth_open > 0:
         cv2.fillPoly(img, [_fx(p[list(lay.mouth_inner)])], (20, 15, 40), _AA, _SHIFT)
@@ -165,7 +174,7 @@ def _occlude(rng: np.random.Generator, img: np.ndarray, p: np.ndarray, u: float,
     w, h = rng.uniform(0.15, 0.55, 2) * u  # covers a part, never the whole face
     ang = rng.uniform(0, 180)
     if rng.random() < 0.5:
-        cv2.ellipse(mask, _fx(c), (int(w * _ONE), int(h * _ONE)), ang, 0, 360, 255, -1, _AA, _SHIFT)
+        cv2.ellipse(mask, _pt(c), (int(w * _ONE), int(h * _ONE)), ang, 0, 360, 255, -1, _AA, _SHIFT)
     else:
         box = cv2.boxPoints(((float(c[0]), float(c[1])), (float(2 * w), float(2 * h)), float(ang)))
         cv2.fillConvexPoly(mask, _fx(box), 255, _AA, _SHIFT)
@@ -174,7 +183,8 @@ def _occlude(rng: np.random.Generator, img: np.ndarray, p: np.ndarray, u: float,
     img[:] = (img * (1 - m) + tex * m).astype(np.uint8)
     xi = np.clip(np.round(p[:, 0]).astype(int), 0, size - 1)
     yi = np.clip(np.round(p[:, 1]).astype(int), 0, size - 1)
-    return mask[yi, xi] >= 128
+    covered: np.ndarray = mask[yi, xi] >= 128
+    return covered
 
 
 def finish_image(rng: np.random.Generator, img: np.ndarray) -> tuple[np.ndarray, int]:

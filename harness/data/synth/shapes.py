@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -27,7 +27,7 @@ _MEAN_FILE = {"300w": "mean_face_3D_68.txt", "wflw": "mean_face_3D_98.txt"}
 _HEAD_CENTRE = np.array([0.0, 0.2, -1.2])
 
 
-@lru_cache(maxsize=None)
+@cache
 def mean_face(native: str) -> np.ndarray:
     """(K, 3) mean face of "300w" (68) or "wflw" (98), in the benchmark's order."""
     assets = resources.files("harness.data") / "assets"
@@ -45,7 +45,8 @@ def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
     rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
-    return rz @ rx @ ry
+    rotation: np.ndarray = rz @ rx @ ry
+    return rotation
 
 
 @dataclass
