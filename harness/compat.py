@@ -21,6 +21,7 @@ Call :func:`apply` before importing ``mmpose.models``; it is idempotent.
 """
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -98,14 +99,14 @@ def _allow_mmengine_checkpoint_types() -> None:
     from mmengine.logging.history_buffer import HistoryBuffer
 
     try:
-        from numpy._core.multiarray import _reconstruct, scalar
+        multiarray = importlib.import_module("numpy._core.multiarray")
     except ImportError:  # numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
+        multiarray = importlib.import_module("numpy.core.multiarray")
     dtype_classes = [type(np.dtype(t)) for t in ("f2", "f4", "f8", "i4", "i8", "u1", "b1")]
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     # bytes: numpy's pickled arrays carry their raw buffers as bytes objects.
     torch.serialization.add_safe_globals(
-        [_reconstruct, scalar, np.ndarray, np.dtype, bytes, HistoryBuffer, *dtype_classes]
+        [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, bytes, HistoryBuffer, *dtype_classes]
     )
 
 

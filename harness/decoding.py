@@ -16,7 +16,8 @@ codec's job. The decoder is part of a method's identity: log its name and option
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -175,7 +176,7 @@ DECODERS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
 
 
 @torch.no_grad()
-def decode_heatmaps(scores: Tensor, method: str = "none", **kw) -> tuple[Tensor, Tensor]:
+def decode_heatmaps(scores: Tensor, method: str = "none", **kw: Any) -> tuple[Tensor, Tensor]:
     """Decode (B, K, H, W) scores with a method from ``DECODERS`` and its keyword options.
 
     Returns:

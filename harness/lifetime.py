@@ -1,6 +1,7 @@
 """Child processes that do not outlive their parent (Linux; a no-op elsewhere)."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import signal
 
@@ -15,7 +16,5 @@ def die_with_parent() -> None:
     SIGKILL: torchrun passes SIGTERM on to its ranks, while a SIGKILLed torchrun leaves
     them running; a plain trainer installs no handler and dies of either.
     """
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass

@@ -15,8 +15,9 @@ import contextlib
 import hashlib
 import importlib.util
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def split_password(url: str) -> tuple[str, dict[str, str]]:
 
 
 @contextlib.contextmanager
-def server_lock(engine: "sqlalchemy.engine.Engine", name: str) -> Iterator[None]:
+def server_lock(engine: sqlalchemy.engine.Engine, name: str) -> Iterator[None]:
     """A PostgreSQL advisory lock (or MySQL named lock) held for the block."""
     import sqlalchemy
 
@@ -125,7 +126,7 @@ def server_lock(engine: "sqlalchemy.engine.Engine", name: str) -> Iterator[None]
 
 
 def _rdb(url: str, heartbeat_interval: int | None, grace_period: int | None,
-         stale_callback: Callable[..., Any] | None) -> "BaseStorage":
+         stale_callback: Callable[..., Any] | None) -> BaseStorage:
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RDBStorage
 
@@ -141,7 +142,7 @@ def _rdb(url: str, heartbeat_interval: int | None, grace_period: int | None,
 
 def open_storage(url: str, *, create: bool = True, heartbeat_interval: int | None = None,
                  grace_period: int | None = None,
-                 stale_callback: Callable[..., Any] | None = None) -> "BaseStorage":
+                 stale_callback: Callable[..., Any] | None = None) -> BaseStorage:
     """Open the storage behind a normalized URL.
 
     Args:

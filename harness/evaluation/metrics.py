@@ -6,7 +6,10 @@ pools distances over all keypoints and reports a fraction.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from harness.schemes import get_scheme
 
@@ -15,7 +18,7 @@ __all__ = ["NORMALIZERS", "ced_curve", "face_metrics", "normalizer_distances", "
 NORMALIZERS = ("inter_ocular", "inter_pupil", "bbox")
 
 
-def normalizer_distances(gt: np.ndarray, name: str, scheme: str | int | None = None) -> np.ndarray:
+def normalizer_distances(gt: npt.ArrayLike, name: str, scheme: str | int | None = None) -> np.ndarray:
     """(N,) normalising distances of (N, K, 2) ground truth.
 
     - "inter_ocular": distance between the scheme's outer eye corners;
@@ -26,41 +29,46 @@ def normalizer_distances(gt: np.ndarray, name: str, scheme: str | int | None = N
 
     ``scheme`` is "wflw", "300w", "cofw" or None (inferred from K = 98, 68, 29).
     """
-    gt = np.asarray(gt, dtype=np.float64)
+    points = np.asarray(gt, dtype=np.float64)
+    d: np.ndarray
     if name == "bbox":
-        lo, hi = np.nanmin(gt, axis=1), np.nanmax(gt, axis=1)
-        return np.sqrt(np.prod(hi - lo, axis=-1))
-    spec = get_scheme(scheme if scheme is not None else gt.shape[1])
-    if gt.shape[1] != spec.num_keypoints:
-        raise ValueError(f"scheme {spec.name!r} has {spec.num_keypoints} points, gt has {gt.shape[1]}")
+        lo, hi = np.nanmin(points, axis=1), np.nanmax(points, axis=1)
+        d = np.sqrt(np.prod(hi - lo, axis=-1))
+        return d
+    spec = get_scheme(scheme if scheme is not None else points.shape[1])
+    if points.shape[1] != spec.num_keypoints:
+        raise ValueError(f"scheme {spec.name!r} has {spec.num_keypoints} points, gt has {points.shape[1]}")
     if name == "inter_ocular":
         a, b = spec.outer_eye_corners
-        return np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
+        d = np.linalg.norm(points[:, a] - points[:, b], axis=-1)
+        return d
     if name == "inter_pupil":
-        left, right = (gt[:, list(group)].mean(axis=1) for group in spec.pupils)
-        return np.linalg.norm(left - right, axis=-1)
+        left, right = (points[:, list(group)].mean(axis=1) for group in spec.pupils)
+        d = np.linalg.norm(left - right, axis=-1)
+        return d
     raise ValueError(f"unknown normalizer {name!r}; expected one of {NORMALIZERS} or an (N,) array")
 
 
-def _normalized_errors(pred, gt, normalizer, scheme, mask) -> tuple[np.ndarray, np.ndarray]:
+def _normalized_errors(pred: npt.ArrayLike, gt: npt.ArrayLike, normalizer: str | npt.ArrayLike,
+                       scheme: str | int | None, mask: npt.ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     """(N, K) errors / d with NaN where masked out, and the (N,) normaliser."""
-    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
-    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
-        raise ValueError(f"pred and gt must both be (N, K, 2), got {pred.shape} and {gt.shape}")
+    p, g = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    if p.shape != g.shape or p.ndim != 3 or p.shape[-1] != 2:
+        raise ValueError(f"pred and gt must both be (N, K, 2), got {p.shape} and {g.shape}")
     if isinstance(normalizer, str):
-        d = normalizer_distances(gt, normalizer, scheme)
+        d = normalizer_distances(g, normalizer, scheme)
     else:
         d = np.asarray(normalizer, dtype=np.float64).reshape(-1)
-        if d.shape != (gt.shape[0],):
-            raise ValueError(f"normalizer must be a name or an ({gt.shape[0]},) array, got shape {d.shape}")
+        if d.shape != (g.shape[0],):
+            raise ValueError(f"normalizer must be a name or an ({g.shape[0]},) array, got shape {d.shape}")
     if not np.all(np.isfinite(d) & (d > 0)):
         raise ValueError("every normalising distance must be finite and > 0")
-    err = np.linalg.norm(pred - gt, axis=-1) / d[:, None]
+    err = np.linalg.norm(p - g, axis=-1) / d[:, None]
     if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != err.shape:
-            raise ValueError(f"mask must be {err.shape}, got {mask.shape}")
-        err = np.where(mask, err, np.nan)
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != err.shape:
+            raise ValueError(f"mask must be {err.shape}, got {m.shape}")
+        err = np.where(m, err, np.nan)
     return err, d
 
 
@@ -70,12 +78,14 @@ def _mean_over(err: np.ndarray, axis: int) -> np.ndarray:
     return np.where(counts > 0, np.nansum(err, axis=axis) / np.maximum(counts, 1), np.nan)
 
 
-def per_image_nme(pred, gt, *, normalizer, scheme=None, mask=None) -> np.ndarray:
+def per_image_nme(pred: npt.ArrayLike, gt: npt.ArrayLike, *, normalizer: str | npt.ArrayLike,
+                  scheme: str | int | None = None, mask: npt.ArrayLike | None = None) -> np.ndarray:
     """(N,) per-image NME as a fraction; NaN for an image with no visible landmark."""
     return _mean_over(_normalized_errors(pred, gt, normalizer, scheme, mask)[0], axis=1)
 
 
-def per_landmark_nme(pred, gt, *, normalizer, scheme=None, mask=None) -> np.ndarray:
+def per_landmark_nme(pred: npt.ArrayLike, gt: npt.ArrayLike, *, normalizer: str | npt.ArrayLike,
+                     scheme: str | int | None = None, mask: npt.ArrayLike | None = None) -> np.ndarray:
     """(K,) mean normalised error of each landmark over the images where it is visible (fraction)."""
     return _mean_over(_normalized_errors(pred, gt, normalizer, scheme, mask)[0], axis=0)
 
@@ -91,7 +101,8 @@ def ced_curve(per_image_nme: np.ndarray, max_error: float, steps: int) -> tuple[
     return thresholds, np.mean(nme[None, :] <= thresholds[:, None], axis=1)
 
 
-def face_metrics(pred, gt, *, normalizer, threshold=0.1, scheme=None, mask=None) -> dict:
+def face_metrics(pred: npt.ArrayLike, gt: npt.ArrayLike, *, normalizer: str | npt.ArrayLike, threshold: float = 0.1,
+                 scheme: str | int | None = None, mask: npt.ArrayLike | None = None) -> dict[str, Any]:
     """NME, failure rate and AUC of (N, K, 2) predictions.
 
     Args:

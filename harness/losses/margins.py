@@ -15,7 +15,7 @@ another beta; 0.01 in [-1, 1] units is 0.01 * (W - 1) / 2 cells).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import Tensor
 

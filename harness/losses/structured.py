@@ -10,6 +10,8 @@ with an exact dense logsumexp over all H*W cells and q_n the target distribution
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -124,7 +126,7 @@ class StructuredLoss(nn.Module):
             raise ValueError("target='image_aware' needs sigma > 0 (grid cells)")
         self.eps, self.alpha, self.margin, self.target = eps, alpha, margin, target
         self.sigma, self.reduction = sigma, reduction
-        self.image_aware = dict(anisotropy=anisotropy, blend=blend, window=window)
+        self.image_aware: dict[str, Any] = dict(anisotropy=anisotropy, blend=blend, window=window)
 
     def forward(
         self, scores: Tensor, keypoints: Tensor, weights: Tensor | None = None, image: Tensor | None = None
@@ -135,6 +137,7 @@ class StructuredLoss(nn.Module):
             if image is None:
                 raise ValueError("target='image_aware' needs the input image (or an edge map) in forward()")
             kp = clean_keypoints(keypoints, work_dtype(scores.dtype))
+            assert self.sigma is not None  # checked in __init__ for target="image_aware"
             target = image_aware_target(kp, image, *scores.shape[-2:], sigma=self.sigma, **self.image_aware).prob
         return structured_loss(
             scores, keypoints, weights, eps=self.eps, alpha=self.alpha, margin=self.margin,

@@ -126,7 +126,7 @@ def _gaussian_1d(center: Tensor, size: int, sigma: float) -> Tensor:
     return torch.softmax(-0.5 * ((cells - center.unsqueeze(-1)) / sigma).square(), dim=-1)
 
 
-def gaussian_target(keypoints: Tensor, height: int, width: int, sigma: float) -> SeparableTarget:
+def gaussian_target(keypoints: Tensor, height: int, width: int, sigma: float | None) -> SeparableTarget:
     """Isotropic Gaussian of std ``sigma`` grid cells around each keypoint, normalised over the grid."""
     if sigma is None or sigma <= 0:
         raise ValueError(f"target='gaussian' needs sigma > 0 (in grid cells), got {sigma}")

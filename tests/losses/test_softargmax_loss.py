@@ -21,7 +21,8 @@ def test_beta_sharpens():
     assert soft_argmax(_two_cells(), beta=2.0)[0, 0, 0].item() == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize("loss, expected", [("l1", 0.25 + 0.5), ("l2", math.hypot(0.25, 0.5)), ("smooth_l1", 0.5 * (0.0625 + 0.25))])
+@pytest.mark.parametrize("loss, expected", [("l1", 0.25 + 0.5), ("l2", math.hypot(0.25, 0.5)),
+                                            ("smooth_l1", 0.5 * (0.0625 + 0.25))])
 def test_coordinate_losses(loss, expected):
     kp = torch.tensor([[[1.0, 0.5]]])
     assert softargmax_loss(_two_cells(), kp, loss=loss).item() == pytest.approx(expected, rel=1e-6)

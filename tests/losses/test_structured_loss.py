@@ -41,7 +41,8 @@ def brute_force(scores, keypoints, *, eps, alpha, margin, target, sigma=None):
     for b in range(b_):
         for k in range(k_):
             x, y = keypoints[b, k].tolist()
-            z = [(alpha * _delta(margin, c - x, r - y) + scores[b, k, r, c].item()) / eps for r in range(h) for c in range(w)]
+            z = [(alpha * _delta(margin, c - x, r - y) + scores[b, k, r, c].item()) / eps
+                 for r in range(h) for c in range(w)]
             top = max(z)
             lse = top + math.log(sum(math.exp(v - top) for v in z))
             q = _target_weights(target, x, y, h, w, sigma)

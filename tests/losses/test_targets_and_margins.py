@@ -1,5 +1,4 @@
 """Target distributions, margins and the closed-form 2x2 eigen-decomposition."""
-import math
 
 import pytest
 import torch
