@@ -15,7 +15,8 @@ default_hooks = dict(
         save_best='face/nme', rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='DivergenceGuardHook')]
+# ResumeValidationHook: a run killed during validation validates that epoch on resume.
+custom_hooks = [dict(type='DivergenceGuardHook'), dict(type='ResumeValidationHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -111,7 +111,16 @@ def pause():
     Path(marker).touch()
     time.sleep(600)
 
-if point == "before_save":
+if point == "during_val":
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+
+    @HOOKS.register_module()
+    class PauseInFirstValidation(Hook):
+        def before_val_epoch(self, runner):
+            if runner.epoch == 1:  # epoch 1's checkpoint is saved, its scores are not
+                pause()
+elif point == "before_save":
     from mmengine.hooks import Hook
     from mmengine.registry import HOOKS
 
@@ -149,8 +158,9 @@ def tiny_request(make_request, tiny_sets):
 
 
 def _kill_during_second_save(request, tmp_path: Path, point: str) -> None:
-    if point == "before_save":
-        request = replace(request, extra_hooks=(*request.extra_hooks, {"type": "PauseBeforeSecondSave"}))
+    hook = {"before_save": "PauseBeforeSecondSave", "during_val": "PauseInFirstValidation"}.get(point)
+    if hook:
+        request = replace(request, extra_hooks=(*request.extra_hooks, {"type": hook}))
     request_file = tmp_path / f"{point}.json"
     request.to_json(request_file)
     marker = tmp_path / f"{point}.paused"
@@ -224,3 +234,15 @@ def test_dangling_last_checkpoint_from_the_stock_hook_starts_over(tiny_request, 
     (run,) = client.search_runs([client.get_experiment_by_name(request.experiment).experiment_id])
     # started over in the same run: epoch 1 logged by both attempts
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val/nme")].count(1) == 2
+
+
+@pytest.mark.slow
+def test_kill_during_validation_validates_that_epoch_on_resume(tiny_request, tmp_path):
+    # MMEngine resumes after the epoch whose checkpoint exists and would never score it.
+    request = tiny_request("killed-in-val")
+    _kill_during_second_save(request, tmp_path, "during_val")
+    client = MlflowClient(request.tracking_uri)
+    (run,) = client.search_runs([client.get_experiment_by_name(request.experiment).experiment_id])
+    assert client.get_metric_history(run.info.run_id, "val/nme") == []
+    _rerun(request, tmp_path)
+    _assert_one_finished_run_with_every_epoch(request)
