@@ -73,9 +73,13 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for note in result.notes:
         print(f"note: {note}")
+    for line in result.verdict:  # the ten-second reading, before any path
+        print(line)
     print(f"report: {result.out / 'index.html'} ({len(result.files)} files)")
     if result.logged_to:
         print(f"logged as artifact 'report' on sweep parent run {result.logged_to}")
+    if result.mlflow_url:
+        print(f"MLflow: {result.mlflow_url}")
     return 0
 
 
