@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from harness.train.distributed import free_port
+from needs import missing
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,13 +68,13 @@ def postgres_url():
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     hint = "install Debian's postgresql (`apt-get install -y postgresql`) to run it"
     if not bins:
-        pytest.skip(f"no PostgreSQL server here: {hint}")
+        missing(f"no PostgreSQL server here: {hint}")
     try:
         user = pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip(f"no `postgres` user: {hint}")
+        missing(f"no `postgres` user: {hint}")
     if os.geteuid() not in (0, user.pw_uid):
-        pytest.skip("the PostgreSQL test starts a cluster as `postgres`: run the suite as root")
+        missing("the PostgreSQL test starts a cluster as `postgres`: run the suite as root")
     bindir = Path(bins[-1]).parent
     # Not under tmp_path: pytest's temp root is 0700 root, which `postgres` cannot enter.
     base = Path(tempfile.mkdtemp(prefix="harness-pg-"))
@@ -82,7 +83,7 @@ def postgres_url():
     as_pg = [] if os.geteuid() == user.pw_uid else ["runuser", "-u", "postgres", "--"]
     runuser = shutil.which("runuser")
     if as_pg and runuser is None:
-        pytest.skip("runuser (util-linux) is needed to start PostgreSQL as `postgres`")
+        missing("runuser (util-linux) is needed to start PostgreSQL as `postgres`")
     port = free_port()
     # A real password (scram), so that a URL losing it would fail to connect.
     password = "s3cr@t:pw"
