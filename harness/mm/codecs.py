@@ -7,7 +7,8 @@ convention as MMPose's MSRAHeatmap. Decoding is argmax plus a named sub-pixel st
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -31,14 +32,15 @@ class GridKeypointCodec(BaseKeypointCodec):
         decoder_kwargs: extra arguments of that method (e.g. ``radius``, ``beta``).
     """
 
-    label_mapping_table = dict(keypoint_labels="keypoint_labels", keypoint_weights="keypoint_weights")
+    label_mapping_table: ClassVar[dict[str, str]] = dict(keypoint_labels="keypoint_labels",
+                                                         keypoint_weights="keypoint_weights")
 
     def __init__(
         self,
         input_size: Sequence[int],
         heatmap_size: Sequence[int],
         decoder: str = "none",
-        decoder_kwargs: Optional[dict[str, Any]] = None,
+        decoder_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.input_size = tuple(input_size)
@@ -47,7 +49,7 @@ class GridKeypointCodec(BaseKeypointCodec):
         self.decoder = decoder
         self.decoder_kwargs = dict(decoder_kwargs or {})
 
-    def encode(self, keypoints: np.ndarray, keypoints_visible: Optional[np.ndarray] = None) -> dict:
+    def encode(self, keypoints: np.ndarray, keypoints_visible: np.ndarray | None = None) -> dict:
         """(N, K, 2) input-pixel keypoints -> (N, K, 2) grid labels and (N, K) weights.
 
         A keypoint outside the grid (after augmentation) gets weight 0: the loss has no
@@ -68,7 +70,7 @@ class GridKeypointCodec(BaseKeypointCodec):
 
     def batch_decode(self, batch_heatmaps: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(B, K, H, W) score maps -> B arrays of (1, K, 2) keypoints and of (1, K) scores."""
-        coords, scores = decode_heatmaps(batch_heatmaps.detach().float(), method=self.decoder, **self.decoder_kwargs)
+        coords, maxvals = decode_heatmaps(batch_heatmaps.detach().float(), method=self.decoder, **self.decoder_kwargs)
         keypoints = coords.cpu().numpy() * self.stride
-        scores = scores.cpu().numpy()
+        scores = maxvals.cpu().numpy()
         return [k[None] for k in keypoints], [s[None] for s in scores]

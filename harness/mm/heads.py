@@ -9,7 +9,7 @@ keypoint weights (B, K).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 from mmpose.models.heads import DSNTHead, HeatmapHead, IntegralRegressionHead
@@ -26,7 +26,8 @@ _INIT = [
 
 _DSNT_LOSS = dict(
     type="MultipleLossWrapper",
-    losses=[dict(type="SmoothL1Loss", use_target_weight=True), dict(type="MaskedJSDiscretLoss", use_target_weight=True)],
+    losses=[dict(type="SmoothL1Loss", use_target_weight=True),
+            dict(type="MaskedJSDiscretLoss", use_target_weight=True)],
 )
 
 
@@ -57,9 +58,9 @@ class MSEHeatmapHead(HeatmapHead):
         in_channels: int,
         out_channels: int,
         heatmap_size: Sequence[int],
-        loss: Optional[dict] = None,
-        decoder: Optional[dict] = None,
-        init_cfg: Optional[list] = None,
+        loss: dict | None = None,
+        decoder: dict | None = None,
+        init_cfg: list | None = None,
     ) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -109,9 +110,9 @@ class SoftArgmaxHead(IntegralRegressionHead):
         heatmap_size: Sequence[int],
         beta: float = 1.0,
         debias: bool = False,
-        loss: Optional[dict] = None,
-        decoder: Optional[dict] = None,
-        init_cfg: Optional[list] = None,
+        loss: dict | None = None,
+        decoder: dict | None = None,
+        init_cfg: list | None = None,
     ) -> None:
         super().__init__(
             **_regression_layout(in_channels, out_channels, heatmap_size, init_cfg),
@@ -138,9 +139,9 @@ class DSNTHeatmapHead(DSNTHead):
         beta: float = 1.0,
         debias: bool = False,
         lambda_t: int = -1,
-        loss: Optional[dict] = None,
-        decoder: Optional[dict] = None,
-        init_cfg: Optional[list] = None,
+        loss: dict | None = None,
+        decoder: dict | None = None,
+        init_cfg: list | None = None,
     ) -> None:
         super().__init__(
             **_regression_layout(in_channels, out_channels, heatmap_size, init_cfg),

@@ -5,27 +5,34 @@ weights (B, K); MMPose heads call ``loss_module(pred, target, weights)`` in that
 """
 from __future__ import annotations
 
+from typing import Any
+
 from mmpose.models.losses import JSDiscretLoss
 from mmpose.registry import MODELS
+from torch import Tensor, nn
 
 from harness.losses import STARLoss, StructuredLoss
 
 __all__ = ["StructuredHeatmapLoss", "STARHeatmapLoss", "MaskedJSDiscretLoss"]
 
 
-class _Weighted:
-    """Adds MMPose's ``loss_weight`` to a core loss module called as (scores, keypoints, weights)."""
+class _Weighted(nn.Module):
+    """Adds MMPose's ``loss_weight`` to a core loss module called as (scores, keypoints, weights).
 
-    def __init__(self, loss_weight: float = 1.0, **kwargs) -> None:
+    A mixin listed before the core (an ``nn.Module``), so the method order is unchanged.
+    """
+
+    def __init__(self, loss_weight: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.loss_weight = loss_weight
 
-    def forward(self, scores, keypoints, weights=None, **inputs):
+    def forward(self, scores: Tensor, keypoints: Tensor, weights: Tensor | None = None,
+                *args: Any, **inputs: Any) -> Tensor:
         """scores (B, K, H, W), keypoints (B, K, 2) grid units, weights (B, K) -> scalar.
 
-        ``inputs`` go to the core unchanged (``image`` (B, C, Hi, Wi) for an image-aware target).
+        ``args`` and ``inputs`` go to the core unchanged (``image`` (B, C, Hi, Wi) for an image-aware target).
         """
-        return self.loss_weight * super().forward(scores, keypoints, weights, **inputs)
+        return self.loss_weight * super().forward(scores, keypoints, weights, *args, **inputs)
 
 
 @MODELS.register_module()

@@ -6,8 +6,8 @@ that carry ``attributes`` (kept in ``raw_ann_info``) also give the six subset NM
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
@@ -33,16 +33,16 @@ class FaceLandmarkMetric(BaseMetric):
             statistics later.
     """
 
-    default_prefix: Optional[str] = "face"
+    default_prefix: str | None = "face"
 
     def __init__(
         self,
         normalizer: str = "inter_ocular",
-        scheme: Optional[str] = None,
+        scheme: str | None = None,
         threshold: float = 0.1,
-        predictions_file: Optional[str] = None,
+        predictions_file: str | None = None,
         collect_device: str = "cpu",
-        prefix: Optional[str] = None,
+        prefix: str | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.normalizer = normalizer
@@ -69,10 +69,8 @@ class FaceLandmarkMetric(BaseMetric):
         pred = np.stack([r["pred"] for r in results])
         gt = np.stack([r["gt"] for r in results])
         scheme = self.scheme or str(gt.shape[1])
-        if self.normalizer == "bbox":
-            normalizer = np.array([r["box_size"] for r in results])
-        else:
-            normalizer = self.normalizer
+        normalizer: np.ndarray | str = (
+            np.array([r["box_size"] for r in results]) if self.normalizer == "bbox" else self.normalizer)
         out = face_metrics(pred, gt, normalizer=normalizer, scheme=scheme, threshold=self.threshold)
         metrics = {"nme": float(out["nme"]), "fr": float(out["fr"]), "auc": float(out["auc"])}
         per_image = np.asarray(out["per_image"], dtype=np.float64)
@@ -81,11 +79,12 @@ class FaceLandmarkMetric(BaseMetric):
             if member.any():
                 metrics[f"nme_{subset}"] = float(per_image[member].mean() * 100.0)
         if self.predictions_file:
-            self._dump(results, pred, gt, per_image, np.asarray(out["normalizer"], dtype=np.float64))
+            self._dump(Path(self.predictions_file), results, pred, gt, per_image,
+                       np.asarray(out["normalizer"], dtype=np.float64))
         return metrics
 
-    def _dump(self, results: list, pred: np.ndarray, gt: np.ndarray, per_image: np.ndarray, normalizer: np.ndarray) -> None:
-        path = Path(self.predictions_file)
+    def _dump(self, path: Path, results: list, pred: np.ndarray, gt: np.ndarray, per_image: np.ndarray,
+              normalizer: np.ndarray) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
             path,

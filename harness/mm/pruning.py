@@ -17,7 +17,7 @@ collective that the others never reach).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import optuna
 from mmengine.dist import broadcast_object_list, get_rank, is_distributed
@@ -55,11 +55,11 @@ class OptunaPruningHook(Hook):
     priority = "LOWEST"
 
     def __init__(self, storage: str, study_name: str, trial_number: int,
-                 metric: str = Metric.FACE_NME, pruner: Optional[dict] = None) -> None:
+                 metric: str = Metric.FACE_NME, pruner: dict | None = None) -> None:
         self.storage_url, self.study_name = storage, study_name
         self.trial_number, self.metric = int(trial_number), metric
         self.pruner_cfg = dict(pruner or {"type": "NopPruner"})
-        self._trial: Optional[optuna.Trial] = None
+        self._trial: optuna.Trial | None = None
         self._warned = False
 
     def _load_trial(self) -> optuna.Trial:
@@ -87,7 +87,7 @@ class OptunaPruningHook(Hook):
         self._trial.report(value if math.isfinite(value) else float("nan"), step)
         return self._trial.should_prune(), value
 
-    def after_val_epoch(self, runner, metrics: Optional[dict[str, float]] = None) -> None:
+    def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
         step = runner.epoch if runner.train_loop is not None else 0
         decision = self._should_prune(metrics or {}, step) if get_rank() == 0 else (False, None)
         if is_distributed():

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import harness.mm  # noqa: F401  (registration)
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, METRICS, MODELS
+
+import harness.mm  # noqa: F401  (registration)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in (ROOT / "mm_configs").glob("*/*.py") if p.parent.name != "_base_")

@@ -69,7 +69,7 @@ def test_compat_stub_names_the_op_and_skips_full_mmcv(monkeypatch):
     compat.apply()
     from mmcv.ops import MultiScaleDeformableAttention
 
-    with pytest.raises(RuntimeError, match="mmcv.ops.MultiScaleDeformableAttention: .*full mmcv"):
+    with pytest.raises(RuntimeError, match=r"mmcv\.ops\.MultiScaleDeformableAttention: .*full mmcv"):
         MultiScaleDeformableAttention()
     monkeypatch.setattr(compat, "_applied", False)
     monkeypatch.setattr(compat, "mmcv_has_compiled_ops", lambda: True)
@@ -105,9 +105,9 @@ class _PooledCrops(torch.nn.Module):
 
 def test_image_aware_estimator_feeds_the_crops_to_the_structured_loss():
     from mmengine.registry import init_default_scope
+    from mmengine.structures import InstanceData
     from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
-    from mmengine.structures import InstanceData
 
     from harness.losses import StructuredLoss
 
