@@ -40,6 +40,8 @@ def run(args) -> int:
         print(exc, file=sys.stderr)
         return exc.exit_code
     result = run_training(plan.request)
+    # Rank 0 always gets a result, with its run: a request rejected before training raises BadRequest.
+    assert result is not None and result.run_id is not None
     print(f"{'metric':<24} {'original':>12} {'reproduced':>12} {'difference':>12}")
     for key, old, new, diff in compare_runs(client, plan.original_run_id, result.run_id):
         fmt = lambda v: f"{v:12.6f}" if v is not None else f"{'-':>12}"  # noqa: E731

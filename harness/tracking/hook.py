@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric
@@ -17,14 +17,17 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
+
 __all__ = ["MLflowEpochLoggerHook", "rename_metrics"]
 
 _ELAPSED_KEY = "harness_elapsed_seconds"
 
 
-def rename_metrics(metrics: dict, stage: str) -> dict[str, float]:
+def rename_metrics(metrics: dict[str, Any], stage: str) -> dict[str, float]:
     """``{'face/nme': 4.1}`` -> ``{'val/nme': 4.1}``; non-numeric values are dropped."""
-    out = {}
+    out: dict[str, float] = {}
     for key, value in metrics.items():
         try:
             value = float(value)
@@ -51,7 +54,7 @@ class MLflowEpochLoggerHook(Hook):
         self._loss_sum = 0.0
         self._iters = 0
         self._samples = 0
-        self._epoch_start: Optional[float] = None
+        self._epoch_start: float | None = None
 
     def _log(self, values: dict[str, float], step: int) -> None:
         if not is_main_process() or not values:
@@ -61,11 +64,12 @@ class MLflowEpochLoggerHook(Hook):
         if metrics:
             self.client.log_batch(self.run_id, metrics=metrics, synchronous=True)
 
-    def before_train_epoch(self, runner) -> None:
+    def before_train_epoch(self, runner: Runner) -> None:
         self._loss_sum, self._iters, self._samples = 0.0, 0, 0
         self._epoch_start = time.perf_counter()
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+    def after_train_iter(self, runner: Runner, batch_idx: int, data_batch: Any = None,
+                         outputs: dict[str, Any] | None = None) -> None:
         if outputs and "loss" in outputs:
             loss = outputs["loss"]
             self._loss_sum += float(loss.detach()) if hasattr(loss, "detach") else float(loss)
@@ -73,7 +77,7 @@ class MLflowEpochLoggerHook(Hook):
         if data_batch is not None:
             self._samples += len(data_batch["inputs"])
 
-    def after_train_epoch(self, runner) -> None:
+    def after_train_epoch(self, runner: Runner) -> None:
         seconds = time.perf_counter() - (self._epoch_start or time.perf_counter())
         # Cumulative training seconds live in the message hub so that they survive a
         # resume (the hub's runtime info is saved in every checkpoint).
@@ -92,9 +96,9 @@ class MLflowEpochLoggerHook(Hook):
         # runner.epoch is still the 0-based index of the epoch that just ended.
         self._log(values, step=runner.epoch + 1)
 
-    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+    def after_val_epoch(self, runner: Runner, metrics: dict[str, Any] | None = None) -> None:
         # Validation runs after the train loop has advanced runner.epoch.
         self._log(rename_metrics(metrics or {}, "val"), step=max(runner.epoch, 1))
 
-    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+    def after_test_epoch(self, runner: Runner, metrics: dict[str, Any] | None = None) -> None:
         self._log(rename_metrics(metrics or {}, "test"), step=max(runner.epoch, 1))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, RunTag
@@ -44,7 +44,8 @@ class RunHandle:
         """Log annotation files as dataset inputs: (name, sha256, path, context) each."""
         inputs = [
             DatasetInput(
-                Dataset(name=name, digest=digest[:36], source_type="local", source=json.dumps({"uri": path, "sha256": digest})),
+                Dataset(name=name, digest=digest[:36], source_type="local",
+                        source=json.dumps({"uri": path, "sha256": digest})),
                 tags=[InputTag("mlflow.data.context", context)],
             )
             for name, digest, path, context in files
@@ -57,7 +58,7 @@ class RunHandle:
                 # MLflow's SQL store looks a dataset up, then inserts it: two trials of one
                 # sweep logging the same annotation file at once collide on its unique key.
                 # The retry finds the row the other run inserted and only links it.
-                if attempt == 4 or "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+                if attempt == 4 or ("unique" not in str(exc).lower() and "duplicate" not in str(exc).lower()):
                     raise
                 time.sleep(0.2 * (attempt + 1))
 

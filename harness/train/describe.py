@@ -15,7 +15,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_LEN else text[: MAX_PARAM_LEN - 3] + "..."
 
 
-def decoder_name(head: dict) -> str:
+def decoder_name(head: dict[str, Any]) -> str:
     """A readable name of the head's decoder, e.g. ``GridKeypointCodec:local_softargmax(radius=2)``."""
     decoder = dict(head.get("decoder") or {})
     kind = decoder.pop("type", "none")

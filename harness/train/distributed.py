@@ -11,11 +11,15 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from harness.lifetime import die_with_parent
 from harness.train.request import TrainRequest
 
-__all__ = ["launch_distributed", "finish_process_group", "rank_zero_decides", "torchrun_command", "free_port", "rank_failures", "init_cpu_process_group"]
+_T = TypeVar("_T")
+
+__all__ = ["launch_distributed", "finish_process_group", "rank_zero_decides", "torchrun_command", "free_port",
+           "rank_failures", "init_cpu_process_group"]
 
 
 def init_cpu_process_group() -> None:
@@ -31,7 +35,7 @@ def init_cpu_process_group() -> None:
         dist.init_process_group(backend="gloo")
 
 
-def rank_zero_decides(value):
+def rank_zero_decides(value: _T) -> _T:
     """``value`` as rank 0 sees it, on every rank (``value`` itself without a process group).
 
     Every rank must call it at the same point; the others pass a placeholder.
@@ -63,7 +67,8 @@ def free_port() -> int:
     """A TCP port on loopback that was free a moment ago, for torchrun's rendezvous."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 def torchrun_command(request_file: Path, nproc: int, *, python: str = sys.executable,
@@ -95,7 +100,10 @@ def rank_failures(log_dir: Path) -> dict[int, str]:
 
 
 def launch_distributed(request: TrainRequest, nproc: int, env: dict[str, str] | None = None) -> int:
-    """Run ``request`` on ``nproc`` processes under torchrun; returns torchrun's exit code (0 when every rank succeeded)."""
+    """Run ``request`` on ``nproc`` processes under torchrun.
+
+    Returns torchrun's exit code (0 when every rank succeeded).
+    """
     request = dataclasses.replace(request, launcher="pytorch")
     work_dir = Path(request.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,9 @@ or never. A deliberately new key is declared with a leading ``+``
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mmengine.config import Config, ConfigDict
 

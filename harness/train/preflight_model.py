@@ -17,7 +17,8 @@ import inspect
 import re
 import types
 import typing
-from typing import Any, Iterator, Literal, Union
+from collections.abc import Iterator
+from typing import Any, Literal, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -29,12 +30,13 @@ _UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 _UNREGISTERED = re.compile(r"(\S+) is not in the \S+ registry")
 
 
-def _registries():
+def _registries() -> tuple[Any, Any]:
     from harness import compat
 
     compat.apply()
-    import harness.mm  # noqa: F401  (registers the project's losses, heads and codecs)
     from mmpose.registry import KEYPOINT_CODECS, MODELS
+
+    import harness.mm  # noqa: F401  (registers the project's losses, heads and codecs)
 
     return MODELS, KEYPOINT_CODECS
 
@@ -43,7 +45,7 @@ def _resolve(type_: Any) -> type | None:
     if isinstance(type_, type):
         return type_
     for registry in _registries():
-        cls = registry.get(type_) if isinstance(type_, str) else None
+        cls: type | None = registry.get(type_) if isinstance(type_, str) else None
         if cls is not None:
             return cls
     return None
@@ -101,13 +103,11 @@ def _mismatch(tp: Any, value: Any) -> bool:
         return not isinstance(value, (bool, int))
     if tp is str:
         return not isinstance(value, str)
-    if tp is type(None):
-        return True
-    return False
+    return tp is type(None)
 
 
 def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) if isinstance(tp, type) else str(tp).replace("typing.", "")
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
 
 
 def argument_problem(cfg: Config, key: str, value: Any) -> str | None:

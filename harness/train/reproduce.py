@@ -70,7 +70,8 @@ def plan_reproduction(
     return Reproduction(request=request, original_run_id=run_id)
 
 
-def compare_runs(client: MlflowClient, old_run_id: str, new_run_id: str) -> list[tuple[str, float | None, float | None, float | None]]:
+def compare_runs(client: MlflowClient, old_run_id: str,
+                 new_run_id: str) -> list[tuple[str, float | None, float | None, float | None]]:
     """(metric, old, new, new - old) for every test/val/best metric of either run."""
     old = client.get_run(old_run_id).data.metrics
     new = client.get_run(new_run_id).data.metrics

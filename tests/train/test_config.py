@@ -57,5 +57,5 @@ def test_declared_new_keys_merge_without_the_plus(tmp_path):
                              "param_scheduler.0.end": 3})
     assert cfg.train_dataloader.dataset.indices == 8 and cfg.model.head.loss.eps == 0.5
     assert cfg.model.head.extra == {"a": 2} and cfg.param_scheduler[0].end == 3
-    assert not any(str(k).startswith("+") for k in cfg.keys())
+    assert not any(str(k).startswith("+") for k in cfg)
     assert "+model" not in cfg and "+train_dataloader" not in cfg

@@ -34,7 +34,8 @@ def test_a_failing_rank_is_named_with_its_one_line_reason(make_request, capfd):
     assert launch_distributed(request, nproc=2) == 1
     reasons = [line for line in capfd.readouterr().err.splitlines() if ": rank " in line]
     assert len(reasons) == 2
-    assert all(": BadRequest: /nonexistent/annotations/train.json: train annotation file not found" in line for line in reasons)
+    assert all(": BadRequest: /nonexistent/annotations/train.json: train annotation file not found" in line
+               for line in reasons)
 
 
 def _processes_mentioning(text: str) -> list[int]:

@@ -31,10 +31,10 @@ def _train(tmp_path: Path, store: str, *options: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("option, line", [
-    ("model.head.loss.epz=1.0", "model.head.loss.epz: unknown config key (did you mean 'eps'? "
-                                "a new key is declared as '+model.head.loss.epz')"),
-    ("+model.head.loss.epz=1.0", "model.head.loss.epz: StructuredHeatmapLoss has no argument 'epz' "
-                                 "(did you mean 'eps'?)"),
+    ("model.head.loss.epz=1.0", ("model.head.loss.epz: unknown config key (did you mean 'eps'? "
+                                 "a new key is declared as '+model.head.loss.epz')")),
+    ("+model.head.loss.epz=1.0", ("model.head.loss.epz: StructuredHeatmapLoss has no argument 'epz' "
+                                  "(did you mean 'eps'?)")),
     ("model.head.loss.alpha=x", "model.head.loss.alpha: StructuredHeatmapLoss expects float, got str 'x'"),
 ], ids=["unknown-key", "unknown-argument", "wrong-kind"])
 def test_one_line_exit_2_and_no_run(tmp_path, store, option, line) -> None:

@@ -19,7 +19,8 @@ def test_reproduce_refuses_other_code_and_matches_when_forced(make_request, tmp_
 
     other = tmp_path / "other_repo"
     other.mkdir()
-    for args in (["init", "-q"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]):
+    for args in (["init", "-q"],
+                 ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]):
         subprocess.run(["git", *args], cwd=other, check=True)
     with pytest.raises(BadRequest, match=r"checked-out commit .* differs from the logged .*--force"):
         plan_reproduction(client, original.run_id, str(tmp_path / "again"), repo_dir=other)

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 def _history(client, run_id, key):
-    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
+    history = client.get_metric_history(run_id, key)
+    return [(m.step, m.value) for m in sorted(history, key=lambda m: (m.step, m.timestamp))]
 
 
 def test_run_records_the_contract(make_request):
@@ -46,7 +47,8 @@ def test_run_records_the_contract(make_request):
     elapsed = [v for _, v in _history(client, result.run_id, "time/elapsed_seconds")]
     assert elapsed[1] > elapsed[0] > 0
     assert math.isfinite(run.data.metrics["test/nme"]) and result.test["nme"] == run.data.metrics["test/nme"]
-    artifacts = {f.path for d in ("config", "predictions", "provenance") for f in client.list_artifacts(result.run_id, d)}
+    artifacts = {f.path for d in ("config", "predictions", "provenance")
+                 for f in client.list_artifacts(result.run_id, d)}
     assert {"config/resolved_config.py", "predictions/test_predictions.npz", "predictions/test_per_image.csv",
             "provenance/packages.json", "provenance/git_diff.patch"} <= artifacts
     inputs = run.inputs.dataset_inputs
@@ -98,7 +100,8 @@ def test_nan_loss_fails_the_run_and_keeps_what_was_logged(make_request):
     "change, message",
     [
         ({"cfg_options": {"model.haed.loss.eps": 2.0}}, r"unknown config key 'model.haed'"),
-        ({"cfg_options": {"train_dataloader.dataset.data_root": "/nonexistent/"}}, r"/nonexistent/annotations/train.json: train annotation file not found"),
+        ({"cfg_options": {"train_dataloader.dataset.data_root": "/nonexistent/"}},
+         r"/nonexistent/annotations/train.json: train annotation file not found"),
         ({"config": "mm_configs/nope.py"}, r"mm_configs/nope.py: config file not found"),
     ],
 )
@@ -112,6 +115,7 @@ def test_bad_input_is_one_line_before_training(make_request, change, message):
 
 def test_wrong_landmark_count_names_the_file(make_request, tiny_sets):
     wflw = str(tiny_sets["wflw"]) + "/"
-    request = make_request("wrongk", cfg_options={f"{s}_dataloader.dataset.data_root": wflw for s in ("train", "val", "test")})
+    request = make_request("wrongk",
+                           cfg_options={f"{s}_dataloader.dataset.data_root": wflw for s in ("train", "val", "test")})
     with pytest.raises(BadRequest, match=r"train.json.*98.*68|train.json.*68.*98"):
         run_training(request)
