@@ -31,10 +31,10 @@ test: lint
 test-fast: lint
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# The report comes last, so that the verdict, the report's path and the MLflow links end the output.
 demo: venv
 	$(BIN)/harness data synth --out data/synth-300w
 	$(BIN)/harness sweep run sweeps/demo.yaml   # ends with the MLflow and optuna-dashboard commands
-	# Last, so that the verdict, the report's path and the MLflow link end the output.
 	$(BIN)/harness report generate --sweep sweeps/demo.yaml --out reports/demo
 
 bench: venv
