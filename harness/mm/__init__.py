@@ -9,7 +9,15 @@ from harness import compat
 compat.apply()
 
 from harness.mm import (  # noqa: E402  (registration)
-    checkpoint, codecs, estimators, heads, hooks, losses, metric, pruning, revalidate,
+    checkpoint,
+    codecs,
+    estimators,
+    heads,
+    hooks,
+    losses,
+    metric,
+    pruning,
+    revalidate,
 )
 
 __all__ = ["checkpoint", "codecs", "estimators", "heads", "hooks", "losses", "metric", "pruning",

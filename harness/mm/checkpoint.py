@@ -139,7 +139,7 @@ class AtomicCheckpointHook(CheckpointHook):
             super()._save_best_checkpoint(runner, metrics)
         finally:
             # Positional: with save_best='auto' the call renames the single key.
-            updated = list(zip(self._best_paths().items(), previous.values()))
+            updated = list(zip(self._best_paths().items(), previous.values(), strict=False))
             self._set_best_paths({key: new or old for (key, new), old in updated})
         if is_main_process():
             for (_, new), old in updated:
@@ -184,5 +184,5 @@ class AtomicCheckpointHook(CheckpointHook):
                     leftovers += [p for p in out_dir.glob(f"{prefix}*")
                                   if best is None or p.resolve() != Path(best).resolve()]
         for path in leftovers:
-            runner.logger.info(f"Removing {path.name}, left by an interrupted checkpoint save")
+            runner.logger.info("Removing %s, left by an interrupted checkpoint save", path.name)
             self._remove(str(path))

@@ -37,4 +37,4 @@ def detectable_difference(sd: float, n_pairs: int) -> float:
     if n_pairs < 2 or not math.isfinite(sd) or sd <= 0:
         return math.nan
     effect = optimize.brentq(lambda e: _power(e, n_pairs) - POWER, 1e-6, 20.0)
-    return effect * sd
+    return float(effect) * sd  # brentq's root is a Python float; scipy has no type information

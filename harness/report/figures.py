@@ -6,6 +6,8 @@ frames already restricted to one data set and returns a figure; nothing is writt
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -16,12 +18,12 @@ from harness.report import stats
 __all__ = ["colors_for", "convergence_figure", "ced_figure", "landmark_figure", "subset_figure"]
 
 
-def colors_for(labels) -> dict[str, str]:
+def colors_for(labels: Iterable[str]) -> dict[str, str]:
     """A stable colour per label (sorted order), shared by every figure of the report."""
     return {label: f"C{i % 10}" for i, label in enumerate(sorted(set(labels)))}
 
 
-def _seed_curves(history: pd.DataFrame, run_ids, x_key: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def _seed_curves(history: pd.DataFrame, run_ids: Iterable[str], x_key: str) -> list[tuple[np.ndarray, np.ndarray]]:
     curves = []
     for run_id in run_ids:
         h = history[history["run_id"] == run_id]
@@ -36,7 +38,7 @@ def _seed_curves(history: pd.DataFrame, run_ids, x_key: str) -> list[tuple[np.nd
     return [c for c in curves if c[0].size]
 
 
-def _mean_band(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _mean_band(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # Seeds are put on one grid by linear interpolation (needed for wall-clock seconds,
     # which differ per seed); outside a seed's own range it contributes nothing.
     grid = np.unique(np.concatenate([c[0] for c in curves]))
@@ -97,7 +99,7 @@ def landmark_figure(landmarks: pd.DataFrame, mean_face: np.ndarray, title: str) 
     # Colour spans the observed range (not 0..max) so that differences between points show.
     vmin, vmax = (float(per.min()), float(per.max())) if len(per) else (0.0, 1.0)
     axes = fig.subplots(1, len(labels), squeeze=False)[0]
-    for ax, label in zip(axes, labels):
+    for ax, label in zip(axes, labels, strict=True):  # one axes per label
         err = per.loc[label].reindex(range(len(mean_face))).to_numpy()
         points = ax.scatter(mean_face[:, 0], mean_face[:, 1], c=err, s=10 + 60 * err / vmax,
                             cmap="viridis", vmin=vmin, vmax=max(vmax, vmin + 1e-9))

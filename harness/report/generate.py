@@ -7,8 +7,10 @@ when a sweep parent run exists, logging that directory as the parent's ``report`
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,10 @@ from harness.report.parent import summarise_on_parent
 from harness.report.published import published_for
 from harness.report.render import write_report
 from harness.tracking.links import experiment_url, run_url, ui_command
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 __all__ = ["ReportRequest", "ReportResult", "Analysis", "analyse", "generate_report"]
 
@@ -87,11 +93,12 @@ def _targets(frame: pd.DataFrame, baseline: str, spec: str) -> tuple[dict[str, f
     return targets, rule, notes
 
 
-def _fingerprint_table(fingerprints: pd.DataFrame, run_ids) -> pd.DataFrame:
+def _fingerprint_table(fingerprints: pd.DataFrame, run_ids: Iterable[str]) -> pd.DataFrame:
     if fingerprints.empty or "run_id" not in fingerprints:
         return pd.DataFrame(columns=["key", "n_distinct", "values"])
     used = fingerprints[fingerprints["run_id"].isin(run_ids)].drop(columns="run_id")
-    rows = [{"key": c, "n_distinct": used[c].nunique(), "values": ", ".join(sorted(map(str, used[c].dropna().unique())))}
+    rows = [{"key": c, "n_distinct": used[c].nunique(),
+             "values": ", ".join(sorted(map(str, used[c].dropna().unique())))}
             for c in sorted(used.columns)]
     return pd.DataFrame(rows, columns=["key", "n_distinct", "values"])
 
@@ -128,14 +135,14 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
     return Analysis(records, usable, per, base, rule, out, notes + target_notes, published_notes)
 
 
-def _single_sweep_parent(client, experiment: str, usable: pd.DataFrame):
+def _single_sweep_parent(client: MlflowClient, experiment: str, usable: pd.DataFrame) -> Run | None:
     sweeps = set(usable["sweep"].dropna())
     if len(sweeps) != 1:
         return None
     return rec.find_sweep_parent(client, rec.find_experiment(client, experiment).experiment_id, sweeps.pop())
 
 
-def _links(request: ReportRequest, experiment_id: str, parent) -> tuple[str, list[str]]:
+def _links(request: ReportRequest, experiment_id: str, parent: Run | None) -> tuple[str, list[str]]:
     url = experiment_url(request.tracking_uri, experiment_id)
     command = ui_command(request.tracking_uri)
     start = f" (start the UI first: {command})" if command else ""

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 __all__ = ["Interval", "CONFIDENCE", "clean", "mean_t", "paired_t", "speedup", "fieller"]
@@ -48,8 +49,8 @@ class Interval:
         return math.isfinite(self.low) and math.isfinite(self.high)
 
 
-def clean(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
+def clean(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    arr = np.asarray(values, dtype=np.float64)  # = dtype=float, spelled so the result is typed
     return arr[np.isfinite(arr)]
 
 
@@ -57,7 +58,7 @@ def _t_quantile(df: float) -> float:
     return float(sps.t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
-def mean_t(values) -> Interval:
+def mean_t(values: npt.ArrayLike) -> Interval:
     """Mean and Student-t interval over seeds: mean +- t_{n-1} * sd / sqrt(n)."""
     arr = clean(values)
     if arr.size == 0:
@@ -69,7 +70,7 @@ def mean_t(values) -> Interval:
     return Interval(mean, mean - half, mean + half, arr.size, "Student-t over seeds", df=arr.size - 1)
 
 
-def paired_t(differences) -> Interval:
+def paired_t(differences: npt.ArrayLike) -> Interval:
     """Mean of per-seed paired differences, Student-t interval and paired t-test p-value.
 
     Identical differences (zero spread) give a zero-width interval and p = 0 when they are
@@ -87,7 +88,7 @@ def paired_t(differences) -> Interval:
     return Interval(ci.value, ci.low, ci.high, ci.n, "Student-t on paired seed differences", p, ci.df)
 
 
-def fieller(numerator, denominator) -> Interval:
+def fieller(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> Interval:
     """Ratio of means of two independent samples, Fieller interval with Welch df.
 
     Solves (a - r b)^2 <= t^2 (v_a + r^2 v_b) for r, with a, b the means and v_a, v_b their
@@ -112,7 +113,7 @@ def fieller(numerator, denominator) -> Interval:
     return Interval(value, (-qb - root) / (2 * qa), (-qb + root) / (2 * qa), n, label, df=df)
 
 
-def speedup(baseline, method, paired: bool) -> Interval:
+def speedup(baseline: npt.ArrayLike, method: npt.ArrayLike, paired: bool) -> Interval:
     """Speed-up = baseline time / method time to the target (above 1: the method is faster).
 
     Paired (same seeds, same order): geometric mean of the per-seed ratios with a t interval

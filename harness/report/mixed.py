@@ -57,7 +57,9 @@ def mean_squares(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return grand, ms_seed, ms_image, ms_resid
 
 
-def interval_arrays(d: np.ndarray):
+def interval_arrays(
+    d: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Grand mean, half-width, df and the three variance parts for ``d`` shaped (..., S, I)."""
     s, i = d.shape[-2:]
     grand, mss, msi, mse = mean_squares(d)
@@ -78,8 +80,9 @@ def crossed_mixed(d: np.ndarray) -> MixedResult:
     if s < 2 or i < 2 or not np.all(np.isfinite(d)):
         mean = float(np.nanmean(d)) if d.size else math.nan
         return MixedResult(Interval(mean, math.nan, math.nan, s), s, i, *(math.nan,) * 3)
-    grand, half, df, total, parts = interval_arrays(d)
-    grand, half, df, total = float(grand), float(half), float(df), float(total)
+    arrays = interval_arrays(d)  # 0-d arrays for a 2-d grid
+    grand, half, df, total = (float(a) for a in arrays[:4])
+    parts = arrays[4]
     se = math.sqrt(total / (s * i))
     p = float(2 * sps.t.sf(abs(grand) / se, df)) if se > 0 else (1.0 if grand == 0 else 0.0)
     shares = np.array([float(x) for x in parts])

@@ -10,13 +10,20 @@ on MLflow alone.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from harness.contracts import Attr, Tag
 from harness.storage import normalize_url, open_storage, redact
+
+if TYPE_CHECKING:  # matplotlib and optuna are imported only when a study is read
+    import optuna
+    from matplotlib.figure import Figure
+    from mlflow.entities import Run
 
 __all__ = ["OptunaSection", "optuna_section"]
 
@@ -26,31 +33,33 @@ class OptunaSection:
     """What the report shows for a study: tables, (name, title, figure) triples and notes."""
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    figures: list[tuple[str, str, object]] = field(default_factory=list)
+    figures: list[tuple[str, str, Figure]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line per figure left out, saying why
 
 
-def _lookup(run, key: str) -> str | None:
-    return run.data.params.get(key) or run.data.tags.get(key)
+def _lookup(run: Run, key: str) -> str | None:
+    value: str | None = run.data.params.get(key) or run.data.tags.get(key)
+    return value
 
 
-def _plot(func, study) -> object:
-    import matplotlib
+def _plot(func: Callable[[optuna.Study], Any], study: optuna.Study) -> Figure:
+    """``func`` is an Optuna matplotlib plot: it returns an Axes, or an array of them."""
+    import matplotlib as mpl
     import matplotlib.pyplot as plt
 
     # rc_context undoes the global style Optuna sets (plt.style.use("ggplot")), which would
     # otherwise restyle every later figure of the report.
-    with warnings.catch_warnings(), matplotlib.rc_context():
+    with warnings.catch_warnings(), mpl.rc_context():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         ax = func(study)
-    fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+    fig: Figure = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
     # Detach from pyplot's registry at once: the Figure stays savable, no global state leaks.
     plt.close(fig)
     return fig
 
 
-def optuna_section(parent, top: int = 10) -> OptunaSection:
+def optuna_section(parent: Run | None, top: int = 10) -> OptunaSection:
     """Read the study named on ``parent`` (an MLflow run, may be None) and summarise it."""
     section = OptunaSection()
     if parent is None:  # not a sweep: nothing to say
@@ -80,7 +89,8 @@ def optuna_section(parent, top: int = 10) -> OptunaSection:
     done = frame[frame["state"] == "COMPLETE"]
     if "value" in done:
         ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
-        section.tables["optuna_best_trials"] = done.sort_values("value", ascending=ascending)[_best_columns(done)].head(top)
+        best = done.sort_values("value", ascending=ascending)[_best_columns(done)]
+        section.tables["optuna_best_trials"] = best.head(top)
     for key, title, func, why_not in (
         ("optuna_importances", "Optuna parameter importances", ovm.plot_param_importances, _importance_degenerate),
         ("optuna_intermediate", "Optuna intermediate values (pruning view)", ovm.plot_intermediate_values,

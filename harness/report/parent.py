@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric as MlflowMetric
 
 from harness.contracts import Tag
+from harness.report.verdict import Verdict
 
 __all__ = ["summary_metrics", "summarise_on_parent"]
 
@@ -39,15 +41,17 @@ def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _description(verdicts) -> str:
-    lines = ["**Verdict** (from `harness report generate`; NME in percent, differences in NME points, "
-             "95% intervals)", ""]
+def _description(verdicts: Iterable[Verdict]) -> str:
+    lines = [("**Verdict** (from `harness report generate`; NME in percent, differences in NME points, "
+              "95% intervals)"), ""]
     lines += [f"- **{v.lead}**: {v.text}" for v in verdicts] or ["- only the baseline was run"]
     lines += ["", "Full report: artifact `report/index.html` of this run."]
     return "\n".join(lines)
 
 
-def summarise_on_parent(client: MlflowClient, run_id: str, summary: pd.DataFrame, verdicts) -> dict[str, float]:
+def summarise_on_parent(
+    client: MlflowClient, run_id: str, summary: pd.DataFrame, verdicts: Iterable[Verdict],
+) -> dict[str, float]:
     """Log the summary metrics and set the verdict as the description of run ``run_id``."""
     metrics = summary_metrics(summary)
     now = int(time.time() * 1000)

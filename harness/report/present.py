@@ -8,7 +8,8 @@ quote), differences in NME points with a sign, p-values with two significant dig
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -16,35 +17,40 @@ __all__ = ["MISSING", "TITLES", "display", "num", "signed", "pvalue", "ratio", "
 
 MISSING = "–"  # the one spelling of "no value", in every table and sentence
 
+# A cell value as pandas hands it over (float, int, str, None, NaN, NaT, a numpy scalar).
+Fmt = Callable[[Any], str]
+# A table column: one display cell from one row (a pandas Series) of the analysis frame.
+Column = Callable[[pd.Series], str]
 
-def _ok(value) -> bool:
+
+def _ok(value: Any) -> bool:
     try:
         return value is not None and not pd.isna(value) and value != ""
     except (TypeError, ValueError):
         return True
 
 
-def num(value, digits: int = 2) -> str:
+def num(value: Any, digits: int = 2) -> str:
     return f"{float(value):.{digits}f}" if _ok(value) else MISSING
 
 
-def signed(value, digits: int = 2) -> str:
+def signed(value: Any, digits: int = 2) -> str:
     return f"{float(value):+.{digits}f}".replace("-", "−") if _ok(value) else MISSING
 
 
-def pvalue(value) -> str:
+def pvalue(value: Any) -> str:
     if not _ok(value):
         return MISSING
     return "< 0.001" if value < 0.001 else f"{value:.2g}"
 
 
-def ratio(value) -> str:
+def ratio(value: Any) -> str:
     if not _ok(value):
         return MISSING
     return "∞" if math.isinf(value) else f"{value:.2f}×"
 
 
-def with_ci(value, low, high, fmt: Callable = num) -> str:
+def with_ci(value: Any, low: Any, high: Any, fmt: Fmt = num) -> str:
     """``value (low to high)``; the value alone when there is no interval."""
     if not _ok(value):
         return MISSING
@@ -55,36 +61,37 @@ def with_ci(value, low, high, fmt: Callable = num) -> str:
     return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
 
 
-def _ci(prefix: str, fmt: Callable = num) -> Callable:
+def _ci(prefix: str, fmt: Fmt = num) -> Column:
     return lambda r: with_ci(r[prefix], r[f"{prefix}_ci_low"], r[f"{prefix}_ci_high"], fmt)
 
 
-def _vs_baseline(prefix: str, fmt: Callable = num) -> Callable:
+def _vs_baseline(prefix: str, fmt: Fmt = num) -> Column:
     """A comparison cell, which on the baseline's own row says so instead of a dash."""
     inner = _ci(prefix, fmt)
     return lambda r: "baseline" if r.get("is_baseline") is True else inner(r)
 
 
-def _text(column: str) -> Callable:
+def _text(column: str) -> Column:
     return lambda r: str(r[column]) if _ok(r[column]) else MISSING
 
 
-def _int(column: str) -> Callable:
+def _int(column: str) -> Column:
     return lambda r: f"{int(r[column])}" if _ok(r[column]) else MISSING
 
 
-def _shares(r) -> str:
+def _shares(r: pd.Series) -> str:
     if not _ok(r["share_seed"]):
         return MISSING
     return " / ".join(f"{100 * r[k]:.0f}%" for k in ("share_seed", "share_image", "share_resid"))
 
 
 _CI = "(95% CI)"
-SPECS: dict[str, list[tuple[str, Callable]]] = {
+SPECS: dict[str, list[tuple[str, Column]]] = {
     "headline": [
         ("Method", _text("method")), ("Seeds", _int("n_seeds")), (f"Test NME % {_CI}", _ci("nme")),
         (f"Δ vs baseline, points {_CI}", _vs_baseline("nme_diff", signed)),
-        ("Paired t p", lambda r: pvalue(r["t_p"])), (f"Speed-up in epochs {_CI}", _vs_baseline("speedup_epochs", ratio))],
+        ("Paired t p", lambda r: pvalue(r["t_p"])),
+        (f"Speed-up in epochs {_CI}", _vs_baseline("speedup_epochs", ratio))],
     "summary": [
         ("Method", _text("method")), ("Seeds", _int("n_seeds")), (f"Test NME % {_CI}", _ci("nme")),
         ("FR %", lambda r: num(r["fr"])), ("AUC", lambda r: num(r["auc"], 3)),
@@ -123,7 +130,7 @@ SPECS: dict[str, list[tuple[str, Callable]]] = {
 
 
 def _generic(frame: pd.DataFrame) -> pd.DataFrame:
-    def cell(v):
+    def cell(v: Any) -> str:
         if isinstance(v, float):
             return MISSING if math.isnan(v) else (f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}")
         return MISSING if not _ok(v) else str(v)
@@ -137,7 +144,8 @@ def display(name: str, frame: pd.DataFrame, drop_dataset: bool = True) -> pd.Dat
     spec = SPECS.get(name)
     if name == "wflw_subsets" and not frame.empty:  # one column per subset present
         spec = [("Method", _text("method"))] + [
-            (f"{c} NME %", (lambda col: lambda r: num(r[col]))(c)) for c in frame.columns if c not in ("dataset", "method")]
+            (f"{c} NME %", (lambda col: lambda r: num(r[col]))(c))
+            for c in frame.columns if c not in ("dataset", "method")]
     if spec is None or frame.empty:
         return _generic(frame)
     shown = pd.DataFrame({label: [fn(r) for _, r in frame.iterrows()] for label, fn in spec})
@@ -146,7 +154,8 @@ def display(name: str, frame: pd.DataFrame, drop_dataset: bool = True) -> pd.Dat
     return shown
 
 TITLES = {
-    "headline": "Each method against the baseline", "summary": "Test metrics per method", "published": "Published numbers (not re-measured)",
+    "headline": "Each method against the baseline", "summary": "Test metrics per method",
+    "published": "Published numbers (not re-measured)",
     "paired_seeds": "Paired by seed", "paired_images": "Image level, seeds kept",
     "convergence": "Time to the target", "convergence_per_seed": "Per seed", "wflw_subsets": "WFLW test subsets",
     "excluded_runs": "Runs not compared", "environment": "Environment of the compared runs",

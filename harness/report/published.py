@@ -15,7 +15,8 @@ __all__ = ["PUBLISHED", "published_frame", "published_for"]
 _NAN = math.nan
 _IO = "inter-ocular"
 # (scheme, split, method, NME %, FR %, AUC, normaliser, FR/AUC threshold, source)
-PUBLISHED: tuple[tuple, ...] = (
+_Row = tuple[str, str, str, float, float, float, str, float, str]
+PUBLISHED: tuple[_Row, ...] = (
     ("wflw", "full test", "structured (paper)", 3.99, 1.84, 0.606, _IO, 0.10, "Yang & Yeh, ICCV 2025"),
     ("wflw", "full test", "structured (paper, released ckpt)", 3.97, 1.96, 0.608, _IO, 0.10, "Yang & Yeh, ICCV 2025"),
     ("wflw", "full test", "STAR", 4.02, 2.32, 0.605, _IO, 0.10, "Zhou et al., CVPR 2023"),

@@ -12,13 +12,15 @@ import json
 import logging
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import ViewType
+from mlflow.entities import Experiment, Run, ViewType
 
 from harness.contracts import Attr, Tag
 from harness.evaluation.metrics import per_landmark_nme
@@ -65,7 +67,8 @@ class Records:
         history: long frame ``run_id, key, step, value`` of the per-epoch metrics.
         images: long frame ``run_id, image_id, nme`` (percent) from the predictions artifact.
         landmarks: long frame ``run_id, landmark, error`` (mean over images, percent).
-        mean_faces: dataset -> (K, 2) mean ground-truth shape, for drawing per-landmark error.
+        mean_faces: dataset -> (K, 2) mean ground-truth shape, for drawing per-landmark error
+            (key None for runs without a dataset tag).
         fingerprints: one row per run with the environment tags found.
         parent: the sweep's parent run (``mlflow.entities.Run``) or None.
         experiment_id: the MLflow experiment's id (for links into the UI).
@@ -75,9 +78,9 @@ class Records:
     history: pd.DataFrame
     images: pd.DataFrame
     landmarks: pd.DataFrame
-    mean_faces: dict[str, np.ndarray] = field(default_factory=dict)
+    mean_faces: dict[str | None, np.ndarray] = field(default_factory=dict)
     fingerprints: pd.DataFrame = field(default_factory=pd.DataFrame)
-    parent: object | None = None
+    parent: Run | None = None
     experiment_id: str = ""
 
 
@@ -94,7 +97,7 @@ def open_client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri)
 
 
-def find_experiment(client: MlflowClient, name: str):
+def find_experiment(client: MlflowClient, name: str) -> Experiment:
     """The experiment called ``name``; :class:`RecordsError` when it does not exist."""
     exp = client.get_experiment_by_name(name)
     if exp is None:
@@ -103,8 +106,9 @@ def find_experiment(client: MlflowClient, name: str):
     return exp
 
 
-def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list:
-    runs, token = [], None
+def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list[Run]:
+    runs: list[Run] = []
+    token: str | None = None
     while True:
         page = client.search_runs([experiment_id], filter_string, max_results=1000, page_token=token)
         runs.extend(page)
@@ -113,7 +117,7 @@ def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> lis
             return runs
 
 
-def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str):
+def find_sweep_parent(client: MlflowClient, experiment_id: str, sweep: str) -> Run | None:
     """The parent run of sweep ``sweep`` (``harness.kind=sweep``), newest first, or None."""
     runs = _search(client, experiment_id,
                    f"tags.`harness.kind` = 'sweep' and tags.`harness.sweep` = '{sweep}'")
@@ -131,9 +135,9 @@ def _config_key(params: dict[str, str]) -> str:
     return "|".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "seed")
 
 
-def _run_row(run) -> dict:
+def _run_row(run: Run) -> dict[str, Any]:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
-    row = {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status}
+    row: dict[str, Any] = {"run_id": run.info.run_id, "run_name": run.info.run_name, "status": run.info.status}
     row.update({col: tags.get(tag) for tag, col in _TAG_COLUMNS.items()})
     row["seed"] = row["seed"] if row["seed"] is not None else params.get("seed")
     row["method"] = row["method"] or params.get("method")
@@ -150,15 +154,15 @@ def _run_row(run) -> dict:
     return row
 
 
-def _history(client: MlflowClient, run_id: str) -> list[dict]:
-    rows = []
+def _history(client: MlflowClient, run_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for key in HISTORY_KEYS:
-        for m in client.get_metric_history(run_id, key):
-            rows.append({"run_id": run_id, "key": key, "step": int(m.step), "value": float(m.value)})
+        rows.extend({"run_id": run_id, "key": key, "step": int(m.step), "value": float(m.value)}
+                    for m in client.get_metric_history(run_id, key))
     return rows
 
 
-def _download(client: MlflowClient, run_id: str, folder: str, wanted, tmp: str) -> dict[str, Path]:
+def _download(client: MlflowClient, run_id: str, folder: str, wanted: Iterable[str], tmp: str) -> dict[str, Path]:
     """Copies in ``tmp`` of the artifacts ``wanted`` under ``folder`` that the run has (path -> local).
 
     Each run's copy overwrites the previous run's: callers read it at once.
@@ -176,17 +180,19 @@ def _predictions(client: MlflowClient, run_id: str, tmp: str) -> dict[str, np.nd
         return {k: np.array(npz[k]) for k in npz.files}
 
 
-def _prediction_frames(run_id: str, arrays: dict[str, np.ndarray]) -> tuple[list[dict], list[dict]]:
+def _prediction_frames(
+    run_id: str, arrays: dict[str, np.ndarray],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     ids = [str(i) for i in arrays["image_ids"]]
     per_image = np.asarray(arrays["per_image_nme"], dtype=float) * 100.0  # fraction -> percent
-    images = [{"run_id": run_id, "image_id": i, "nme": v} for i, v in zip(ids, per_image)]
+    images = [{"run_id": run_id, "image_id": i, "nme": v} for i, v in zip(ids, per_image, strict=False)]
     # The core metric skips NaN (unannotated) points, as training's own evaluation does.
     per_landmark = per_landmark_nme(arrays["pred"], arrays["gt"], normalizer=arrays["normalizer"]) * 100.0
     landmarks = [{"run_id": run_id, "landmark": k, "error": float(e)} for k, e in enumerate(per_landmark)]
     return images, landmarks
 
 
-def _fingerprint(client: MlflowClient, run, tmp: str) -> dict:
+def _fingerprint(client: MlflowClient, run: Run, tmp: str) -> dict[str, str]:
     row = {"run_id": run.info.run_id}
     row.update({label: run.data.tags[tag] for tag, label in GIT_TAGS.items() if tag in run.data.tags})
     for name, local in _download(client, run.info.run_id, "provenance", PROVENANCE, tmp).items():
@@ -212,7 +218,11 @@ def load_records(client: MlflowClient, experiment_name: str, sweep: str | None =
     if not runs:
         where = f"sweep {sweep!r} of experiment {experiment_name!r}" if sweep else f"experiment {experiment_name!r}"
         raise RecordsError(f"no training runs (tag harness.kind=train) in {where}")
-    history, images, landmarks, faces, prints = [], [], [], {}, []
+    history: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    landmarks: list[dict[str, Any]] = []
+    faces: dict[str | None, np.ndarray] = {}
+    prints: list[dict[str, str]] = []
     # One temporary directory for every download, so nothing is left behind.
     with tempfile.TemporaryDirectory() as tmp:
         for run in runs:

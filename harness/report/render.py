@@ -11,11 +11,17 @@ import base64
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from harness.report.latex import booktabs
 from harness.report.present import TITLES, display
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from harness.report.verdict import Verdict
 
 __all__ = ["Section", "Report", "write_report", "LATEX_TABLES"]
 
@@ -23,13 +29,16 @@ LATEX_TABLES = ("headline", "summary")
 FIGURE_FORMATS = ("png", "svg", "pdf")
 
 # No horizontal scroll at 1280 px: the body is narrower than the window and table cells wrap.
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
-table{border-collapse:collapse;font-size:13px;margin:.6em 0;max-width:100%}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;overflow-wrap:anywhere}
-th{background:#f3f3f3;font-weight:600}td:first-child,th:first-child{text-align:left}
-img{max-width:100%;height:auto;margin:.5em 0}figure{margin:0}figcaption{font-size:13px;color:#555}
-.verdict{background:#f4f8ff;border-left:4px solid #3b6fd4;padding:.4em 1em;margin:1em 0}
-.verdict li{margin:.4em 0}.skipped{color:#666;font-style:italic}p,li{overflow-wrap:anywhere}code{background:#f3f3f3;padding:0 3px;overflow-wrap:anywhere}"""
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}\n"
+    "table{border-collapse:collapse;font-size:13px;margin:.6em 0;max-width:100%}\n"
+    "th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;overflow-wrap:anywhere}\n"
+    "th{background:#f3f3f3;font-weight:600}td:first-child,th:first-child{text-align:left}\n"
+    "img{max-width:100%;height:auto;margin:.5em 0}figure{margin:0}figcaption{font-size:13px;color:#555}\n"
+    ".verdict{background:#f4f8ff;border-left:4px solid #3b6fd4;padding:.4em 1em;margin:1em 0}\n"
+    ".verdict li{margin:.4em 0}.skipped{color:#666;font-style:italic}p,li{overflow-wrap:anywhere}"
+    "code{background:#f3f3f3;padding:0 3px;overflow-wrap:anywhere}"
+)
 
 
 @dataclass
@@ -51,8 +60,8 @@ class Report:
     intro: list[str]
     sections: list[Section]
     tables: dict[str, pd.DataFrame]
-    figures: dict[str, tuple[str, object]]
-    verdict: list = field(default_factory=list)  # harness.report.verdict.Verdict
+    figures: dict[str, tuple[str, Figure]]
+    verdict: list[Verdict] = field(default_factory=list)
     verdict_notes: list[str] = field(default_factory=list)
     single_dataset: bool = True
 
@@ -68,7 +77,7 @@ def _markdown_table(shown: pd.DataFrame) -> str:
 def _html_table(shown: pd.DataFrame) -> str:
     if shown.empty:
         return "<p><em>(no rows)</em></p>"
-    return shown.to_html(index=False, escape=True, border=0)
+    return str(shown.to_html(index=False, escape=True, border=0))
 
 
 def _save_figures(report: Report, out: Path) -> dict[str, bytes]:

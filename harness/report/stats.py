@@ -6,6 +6,7 @@ Every function takes plain arrays and returns plain numbers. Intervals live in
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 from harness.report.intervals import clean as _clean
@@ -20,7 +21,7 @@ CROSSING_RULE = (
 )
 
 
-def wilcoxon_p(differences) -> float:
+def wilcoxon_p(differences: npt.ArrayLike) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired differences (NaN when undefined).
 
     scipy picks the exact distribution for small samples without ties; with 3 seeds the
@@ -32,7 +33,7 @@ def wilcoxon_p(differences) -> float:
     return float(sps.wilcoxon(arr, alternative="two-sided").pvalue)
 
 
-def steps_to_target(x, y, target: float) -> float:
+def steps_to_target(x: npt.ArrayLike, y: npt.ArrayLike, target: float) -> float:
     """The x (epoch or seconds) at which curve y first reaches ``target`` (lower is better).
 
     Rule: see :data:`CROSSING_RULE`. When the very first point is already at or below the
@@ -66,7 +67,7 @@ def resolve_target(spec: str | float, baseline_final: float) -> tuple[float, str
     return value, f"fixed target val NME {value:g}%"
 
 
-def auc(per_image_nme, threshold: float) -> float:
+def auc(per_image_nme: npt.ArrayLike, threshold: float) -> float:
     """Exact area under the CED from 0 to ``threshold``, divided by it (same unit as the NMEs).
 
     The CED is a step function, so the integral is mean(max(threshold - nme_i, 0)).

@@ -6,6 +6,9 @@ negative difference means the method has the lower (better) error.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -71,11 +74,11 @@ def select_configs(usable: pd.DataFrame, history: pd.DataFrame) -> tuple[pd.Data
 
 def pick_baseline(runs: pd.DataFrame, requested: str | None) -> str:
     """The baseline label: ``requested`` (a label or a method) or the first default present."""
-    labels = set(runs["label"])
+    labels: set[str] = set(runs["label"])
     if requested:
         if requested in labels:
             return requested
-        matches = sorted(set(runs.loc[runs["method"] == requested, "label"]))
+        matches: list[str] = sorted(set(runs.loc[runs["method"] == requested, "label"]))
         if len(matches) == 1:
             return matches[0]
         raise ValueError(f"baseline {requested!r} matches {matches or 'no'} arm/method "
@@ -130,11 +133,11 @@ def add_targets(frame: pd.DataFrame, history: pd.DataFrame, targets: dict[str, f
     return out
 
 
-def _ci_columns(prefix: str, interval: Interval) -> dict:
+def _ci_columns(prefix: str, interval: Interval) -> dict[str, float]:
     return {prefix: interval.value, f"{prefix}_ci_low": interval.low, f"{prefix}_ci_high": interval.high}
 
 
-def _first(values) -> str:
+def _first(values: Iterable[Any]) -> str:
     vals = sorted({str(v) for v in values if v is not None and v == v})
     return ",".join(vals)
 
@@ -244,7 +247,7 @@ def convergence_table(frame: pd.DataFrame, baseline: str, rule: str) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _convergence_note(row: dict) -> str:
+def _convergence_note(row: dict[str, Any]) -> str:
     if row["n_reached"] < row["n_seeds"]:
         return f"target not reached in {row['n_seeds'] - row['n_reached']}/{row['n_seeds']} seeds: no ratio"
     return stats.NO_CI_NOTE if row["n_seeds"] == 1 else ""

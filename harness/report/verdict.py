@@ -29,20 +29,20 @@ class Verdict:
         return f"{self.lead}: {self.text}"
 
 
-def _both(own, base, column: str) -> str:
+def _both(own: pd.Series, base: pd.Series, column: str) -> str:
     """One value when both arms agree, else ``method's vs baseline's`` (a difference to notice)."""
     a, b = own[column] or "unstated", base[column] or "unstated"
     return a if a == b else f"{a} vs {b}"
 
 
-def _evaluation(own, base) -> str:
+def _evaluation(own: pd.Series, base: pd.Series) -> str:
     normaliser, decoder = _both(own, base, "normalizer"), _both(own, base, "decoder")
     seeds = (f"{int(own['n_seeds'])} seeds each" if own["n_seeds"] == base["n_seeds"]
              else f"{int(own['n_seeds'])} vs {int(base['n_seeds'])} seeds")
     return f"test NME in % of the {normaliser} distance, {decoder} decoder{'s' if ' vs ' in decoder else ''}, {seeds}"
 
 
-def _direction(row) -> str:
+def _direction(row: pd.Series) -> str:
     if row["n_pairs"] < 2 or not math.isfinite(row["nme_diff_ci_low"]):
         return "no interval possible"
     if row["nme_diff_ci_high"] < 0:
@@ -52,7 +52,7 @@ def _direction(row) -> str:
     return "no difference these seeds can resolve"
 
 
-def _difference(row, own, base) -> str:
+def _difference(row: pd.Series, own: pd.Series, base: pd.Series) -> str:
     n = int(row["n_pairs"])
     if n == 0:
         return "no seed was run by both methods, so no paired comparison"
@@ -63,7 +63,7 @@ def _difference(row, own, base) -> str:
             f"Student-t on {n} paired seeds; paired t-test p = {pvalue(row['t_p'])})")
 
 
-def _speed(conv) -> str:
+def _speed(conv: pd.Series | None) -> str:
     if conv is None or not math.isfinite(conv["speedup_epochs"]):
         why = conv["note"] if conv is not None and conv["note"] else "no time to target"
         return f"speed-up not measurable ({why})"
@@ -77,7 +77,7 @@ def _speed(conv) -> str:
     return f"reaches {num(conv['target_nme'])}% val NME {ratio(conv['speedup_epochs'])} as fast in epochs ({ci})"
 
 
-def _limits(row) -> str:
+def _limits(row: pd.Series) -> str:
     n = int(row["n_pairs"])
     if n < 2:
         return "one seed cannot separate a method from seed luck"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 
 SEEDS = (0, 1, 2)
 # val/nme per epoch (percent), per method and seed.

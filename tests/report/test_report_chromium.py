@@ -9,8 +9,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from needs import missing
 
 CHROMIUM = "/usr/bin/chromium"

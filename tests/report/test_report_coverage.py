@@ -31,7 +31,7 @@ def coverage_paired(n: int, rng) -> float:
     shared = rng.normal(0, 0.5, (REPLICATES, n))
     method = 4.05 + shared + rng.normal(0, 0.1, (REPLICATES, n))
     base = 4.30 + shared + rng.normal(0, 0.1, (REPLICATES, n))
-    return np.mean([_covers(intervals.paired_t(m - b), -0.25) for m, b in zip(method, base)])
+    return np.mean([_covers(intervals.paired_t(m - b), -0.25) for m, b in zip(method, base, strict=True)])
 
 
 def coverage_speedup_paired(n: int, rng) -> float:
@@ -39,14 +39,14 @@ def coverage_speedup_paired(n: int, rng) -> float:
     shared = rng.normal(0, 0.2, (REPLICATES, n))
     base = np.exp(np.log(10.0) + shared + rng.normal(0, 0.15, (REPLICATES, n)))
     own = np.exp(np.log(5.0) + shared + rng.normal(0, 0.15, (REPLICATES, n)))
-    return np.mean([_covers(intervals.speedup(b, m, paired=True), 2.0) for b, m in zip(base, own)])
+    return np.mean([_covers(intervals.speedup(b, m, paired=True), 2.0) for b, m in zip(base, own, strict=True)])
 
 
 def coverage_speedup_unpaired(n: int, rng) -> float:
     # independent seeds: ratio of mean epochs 10 / 5 = 2.0 (coefficients of variation 20%, 30%)
     base = rng.normal(10.0, 2.0, (REPLICATES, n))
     own = rng.normal(5.0, 1.5, (REPLICATES, n))
-    return np.mean([_covers(intervals.speedup(b, m, paired=False), 2.0) for b, m in zip(base, own)])
+    return np.mean([_covers(intervals.speedup(b, m, paired=False), 2.0) for b, m in zip(base, own, strict=True)])
 
 
 # (seed sd, image sd, residual sd) of per-image, per-seed differences; 40 test images.
@@ -89,7 +89,8 @@ def test_mixed_function_matches_the_vectorised_core():
     d = rng.normal(0, 1, (3, 40)) + rng.normal(0, 1, (3, 1))
     fit = mixed.crossed_mixed(d)
     grand, half, df, _, _ = mixed.interval_arrays(d)
-    assert (fit.interval.low, fit.interval.high, fit.interval.df) == pytest.approx(tuple(map(float, (grand - half, grand + half, df))))
+    expected = tuple(map(float, (grand - half, grand + half, df)))
+    assert (fit.interval.low, fit.interval.high, fit.interval.df) == pytest.approx(expected)
     assert fit.share_seed + fit.share_image + fit.share_resid == pytest.approx(1.0)
 
 

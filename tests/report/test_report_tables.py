@@ -15,8 +15,10 @@ def _history(finals):
 
 def test_select_configs_keeps_the_best_validation_config():
     runs = _runs([
-        ("a0", "d", "structured", "structured", "0", "eps=1", 1), ("a1", "d", "structured", "structured", "1", "eps=1", 2),
-        ("b0", "d", "structured", "structured", "0", "eps=2", 3), ("b1", "d", "structured", "structured", "1", "eps=2", 4),
+        ("a0", "d", "structured", "structured", "0", "eps=1", 1),
+        ("a1", "d", "structured", "structured", "1", "eps=1", 2),
+        ("b0", "d", "structured", "structured", "0", "eps=2", 3),
+        ("b1", "d", "structured", "structured", "1", "eps=2", 4),
         ("s0", "d", "star", "star", "0", "w=1", 5),
     ])
     # eps=1 mean val 5.0, eps=2 mean val 4.5 -> eps=2 kept
@@ -65,8 +67,8 @@ def test_published_numbers_only_beside_a_real_set_of_their_scheme():
     assert set(table["dataset"]) == {"wflw"} and set(table["scheme"]) == {"wflw"}
     assert _star(table)["nme"] == 4.02
     assert why == ["No published numbers for the landmark scheme of own (68pt).",
-                   "Published numbers (method.md section 5) are for the real benchmarks: not shown beside "
-                   "synth-300w, which is synthetic."]
+                   ("Published numbers (method.md section 5) are for the real benchmarks: not shown beside "
+                    "synth-300w, which is synthetic.")]
 
 
 def _star(table):
