@@ -198,7 +198,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="give failed trials whose retry budget is spent one more attempt")
     run.set_defaults(func=_run)
 
-    val = sub.add_parser("validate", help="check a spec: every mistake at once, each arm's keys against its config, its model built",
+    val = sub.add_parser("validate",
+                         help="check a spec: every mistake at once, each arm's keys against its config, "
+                              "its model built",
                          epilog="example:\n  harness sweep validate sweeps/demo.yaml",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     val.add_argument("spec")

@@ -8,10 +8,12 @@ Modules: :mod:`~harness.sweep.spec` (YAML -> validated dataclasses),
 :mod:`~harness.sweep.mlflow_parent`, :mod:`~harness.sweep.status`,
 :mod:`~harness.sweep.progress`. Importing this package loads nothing heavy.
 """
+from typing import Any
+
 __all__ = ["load_spec", "SpecError", "SweepSpec"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # Lazy re-exports: `harness sweep validate` should not pay for MLflow's import.
     if name in __all__:
         from harness.sweep import spec

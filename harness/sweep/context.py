@@ -6,9 +6,10 @@ study the orchestrator samples from and the study the hook prunes with are built
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import optuna
 
@@ -73,7 +74,8 @@ def pruner_config(spec: SweepSpec) -> dict[str, Any]:
 def build_pruner(config: Mapping[str, Any]) -> optuna.pruners.BasePruner:
     """Instantiate :func:`pruner_config`'s output (the pruning hook does the same)."""
     kwargs = dict(config)
-    return getattr(optuna.pruners, kwargs.pop("type"))(**kwargs)
+    pruner: optuna.pruners.BasePruner = getattr(optuna.pruners, kwargs.pop("type"))(**kwargs)
+    return pruner
 
 
 def sampler_seed(base: int, trial_number: int) -> int:

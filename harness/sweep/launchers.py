@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 from harness.contracts import ExitCode, Outcome
 from harness.lifetime import die_with_parent

@@ -11,8 +11,9 @@ tracking URI or active run.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
@@ -22,7 +23,6 @@ from optuna.trial import TrialState
 from harness.contracts import Attr, Tag
 from harness.tracking.links import run_url
 from harness.tracking.run import run_id_of
-
 from harness.tracking.store import ensure_experiment
 
 __all__ = ["experiment_id", "find_parent", "open_parent", "child_runs", "settle_trial_run",
@@ -57,11 +57,11 @@ def open_parent(client: MlflowClient, exp_id: str, *, sweep: str, study: str,
     if parent is not None:
         if parent.info.status != "RUNNING":
             client.update_run(parent.info.run_id, status="RUNNING")
-        return parent.info.run_id
+        return str(parent.info.run_id)
     run = client.create_run(exp_id, run_name=f"sweep-{sweep}", tags={
         Tag.KIND: "sweep", Tag.SWEEP: sweep, Tag.STUDY: study, Tag.STORAGE: storage_redacted,
     })
-    run_id = run.info.run_id
+    run_id = str(run.info.run_id)
     for key, value in {Tag.STORAGE: storage_redacted, Tag.STUDY: study,
                        **params}.items():
         client.log_param(run_id, key, str(value)[:500])
@@ -74,7 +74,8 @@ def child_runs(client: MlflowClient, exp_id: str, *, sweep: str, study: str) -> 
     # Only trial runs carry harness.trial_id; the LIKE keeps the parent out.
     query = (f"tags.`{Tag.SWEEP}` = {_q(sweep)} AND tags.`{Tag.STUDY}` = {_q(study)}"
              f" AND tags.`{Tag.TRIAL_ID}` LIKE '%'")
-    runs, token = [], None
+    runs: list[Run] = []
+    token: str | None = None
     while True:
         page = client.search_runs([exp_id], query, max_results=1000, page_token=token)
         runs.extend(page)

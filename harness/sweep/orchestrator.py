@@ -22,8 +22,10 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 from mlflow import MlflowClient
@@ -39,7 +41,11 @@ from harness.sweep.recovery import recover_stale
 from harness.sweep.spec import SweepSpec
 from harness.sweep.status import SweepStatus, summarize, trials_csv
 from harness.sweep.storage import (
-    default_storage_url, normalize_url, open_storage, redact, study_lock,
+    default_storage_url,
+    normalize_url,
+    open_storage,
+    redact,
+    study_lock,
 )
 from harness.sweep.trials import open_study, run_worker
 from harness.train.result import read_result
@@ -142,8 +148,9 @@ def _worker_process(ctx: SweepContext, slot: Slot, parent_pid: int, level: int,
     run_worker(ctx, slot)
 
 
-def _start_workers(ctx: SweepContext, slots: list[Slot]) -> list[threading.Thread | Any]:
+def _start_workers(ctx: SweepContext, slots: list[Slot]) -> list[threading.Thread | BaseProcess]:
     """Start the workers: a thread for one slot (no process start-up), else processes."""
+    workers: list[threading.Thread | BaseProcess]
     if len(slots) == 1:
         workers = [threading.Thread(target=run_worker, args=(ctx, slots[0]), name="worker0")]
     else:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from harness.sweep.status import SweepStatus
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 __all__ = ["Progress", "eta_seconds"]
 
@@ -35,10 +39,12 @@ class Progress:
 
     def __init__(self, name: str, *, workers: int, tty: bool, console: Any = None):
         self.name, self.workers, self.tty = name, workers, tty
-        self._console, self._live, self._last = console, None, None
+        self._console = console
+        self._live: Live | None = None
+        self._last: str | None = None
         self._start = time.time()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.tty:
             from rich.live import Live
 
@@ -46,9 +52,10 @@ class Progress:
             self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if self._live is not None:
-            self._live.__exit__(*exc)
+            self._live.__exit__(exc_type, exc, tb)
 
     def _fields(self, status: SweepStatus) -> dict[str, str]:
         c = status.counts

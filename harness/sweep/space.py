@@ -10,11 +10,15 @@ The dotted key is also the Optuna parameter name, so a trial's params are its ov
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from optuna.distributions import (
-    BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution,
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
 )
 
 __all__ = ["Param", "parse_search_space", "grid_points", "suggest", "distributions"]
@@ -98,10 +102,10 @@ def distributions(space: tuple[Param, ...]) -> dict[str, BaseDistribution]:
 def grid_points(space: tuple[Param, ...]) -> list[dict[str, Any]]:
     """Every combination of the params' grid values (one empty point for an empty space)."""
     keys = [p.key for p in space]
-    grids = [p.grid for p in space]
-    if any(g is None for g in grids):
+    grids = [p.grid for p in space if p.grid is not None]
+    if len(grids) != len(space):
         raise ValueError("every param needs 'choices' or 'values' for a grid")
-    return [dict(zip(keys, combo)) for combo in itertools.product(*grids)]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grids)]
 
 
 def suggest(trial: Any, space: tuple[Param, ...]) -> dict[str, Any]:
@@ -114,5 +118,6 @@ def suggest(trial: Any, space: tuple[Param, ...]) -> dict[str, Any]:
         elif isinstance(d, IntDistribution):
             out[p.key] = trial.suggest_int(p.key, d.low, d.high, step=d.step, log=d.log)
         else:
+            assert isinstance(d, FloatDistribution), d  # the only other kind _parse_param builds
             out[p.key] = trial.suggest_float(p.key, d.low, d.high, step=d.step, log=d.log)
     return out

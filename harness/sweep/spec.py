@@ -12,9 +12,10 @@ training.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal
 
 import yaml
 
@@ -47,7 +48,7 @@ class SpecError(ValueError):
     config.
     """
 
-    def __init__(self, *problems: str, arms: tuple[tuple[int, "Arm"], ...] = ()):
+    def __init__(self, *problems: str, arms: tuple[tuple[int, Arm], ...] = ()):
         super().__init__("\n".join(problems))
         self.problems, self.arms = problems, arms
 
@@ -81,7 +82,7 @@ class Pruner:
 @dataclass(frozen=True)
 class Objective:
     metric: str = "val/nme"
-    direction: str = "minimize"
+    direction: Literal["minimize", "maximize"] = "minimize"
     reduce: str = "last"  # "last" epoch's value, or "best" over epochs
     # The evaluator's key the pruning hook reports (harness.mm.metric's "face/nme", %).
     hook_metric: str = "face/nme"
@@ -147,7 +148,7 @@ class _Reader:
 
     def __init__(self, file: str, where: str, data: Any, errors: list[str]):
         self.file, self.where, self.errors = file, where, errors
-        self.data: dict = data if isinstance(data, dict) else {}
+        self.data: dict[Any, Any] = data if isinstance(data, dict) else {}
         if not isinstance(data, dict):
             self.fail(f"expected a mapping, got {type(data).__name__}")
 
@@ -173,7 +174,7 @@ class _Reader:
         value = self.data[name]
         types = types if isinstance(types, tuple) else (types,)
         # bool is an int subclass in Python; `seed: true` is a mistake, not 1.
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             wanted = " or ".join(t.__name__ for t in types)
             self.fail(f"expected {wanted}, got {type(value).__name__} {value!r}", self.key(name))
             return fallback
@@ -182,7 +183,7 @@ class _Reader:
             return fallback
         return value
 
-    def sub(self, name: str) -> "_Reader":
+    def sub(self, name: str) -> _Reader:
         return _Reader(self.file, self.key(name), self.data.get(name) or {}, self.errors)
 
 
@@ -194,7 +195,7 @@ def _positive(r: _Reader, name: str, value: Any, minimum: float = 1) -> Any:
 
 def _parse_space(r: _Reader) -> tuple[Param, ...]:
     # One key at a time, so that every bad key of a space is reported.
-    params = []
+    params: list[Param] = []
     for key, entry in r.get("search_space", dict, {}).items():
         try:
             params.extend(parse_search_space({key: entry}))

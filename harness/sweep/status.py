@@ -55,7 +55,7 @@ class SweepStatus:
         return self.counts.get("WAITING", 0) + self.counts.get("RUNNING", 0)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {f"n_{k.lower()}": v for k, v in self.counts.items()}
+        out: dict[str, Any] = {f"n_{k.lower()}": v for k, v in self.counts.items()}
         out.update(best=self.best, arms=self.arms, mean_trial_seconds=self.mean_trial_seconds,
                    best_value=self.best["value"] if self.best else None,
                    n_missing=len(self.missing))
@@ -64,6 +64,15 @@ class SweepStatus:
 
 def _arm(t: FrozenTrial) -> str:
     return str(t.user_attrs.get(Attr.ARM, t.params.get("arm", "?")))
+
+
+def _value(t: FrozenTrial) -> float:
+    assert t.value is not None  # called on COMPLETE trials with a value only
+    return t.value
+
+
+def _cell(v: float | None, width: int) -> str:
+    return f"{v:>{width}.4f}" if v is not None else f"{'-':>{width}}"
 
 
 def _missing(planned: list[PlannedTrial], trials: list[FrozenTrial],
@@ -93,10 +102,10 @@ def summarize(trials: list[FrozenTrial], direction: str = "minimize", *,
         counts.setdefault(state, 0)
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     pick = min if direction == "minimize" else max
-    best = pick(done, key=lambda t: t.value) if done else None
+    best = pick(done, key=_value) if done else None
     arms = []
     for name in sorted({_arm(t) for t in trials}):
-        values = [t.value for t in done if _arm(t) == name]
+        values = [_value(t) for t in done if _arm(t) == name]
         arms.append({
             "arm": name, "n_complete": len(values),
             "mean": statistics.fmean(values) if values else None,
@@ -131,13 +140,10 @@ def format_status(status: SweepStatus, *, title: str = "") -> str:
         lines.append(f"best: {b['value']:.4f} (trial {b['number']}, arm {b['arm']})")
     if status.arms:
         lines.append(f"{'arm':<20} {'n':>3} {'mean':>9} {'std':>8} {'best':>9}")
-        fmt = lambda v, w: f"{v:>{w}.4f}" if v is not None else f"{'-':>{w}}"  # noqa: E731
-        for a in status.arms:
-            lines.append(f"{a['arm']:<20} {a['n_complete']:>3} {fmt(a['mean'], 9)} "
-                         f"{fmt(a['std'], 8)} {fmt(a['best'], 9)}")
-    for r in status.running:
-        lines.append(f"running: trial {r['number']} ({r['arm']}) on {r['host']} pid {r['pid']}"
-                     f" since {r['started']}")
+        lines.extend(f"{a['arm']:<20} {a['n_complete']:>3} {_cell(a['mean'], 9)} "
+                     f"{_cell(a['std'], 8)} {_cell(a['best'], 9)}" for a in status.arms)
+    lines.extend(f"running: trial {r['number']} ({r['arm']}) on {r['host']} pid {r['pid']}"
+                 f" since {r['started']}" for r in status.running)
     return "\n".join(lines)
 
 
@@ -146,8 +152,8 @@ def format_missing(status: SweepStatus, *, spec_path: str) -> str:
     if not status.missing:
         return ""
     lines = [f"INCOMPLETE: {len(status.missing)} planned trial(s) without a result:",
-             f"{'arm':<16} {'seed':>4} {'tries':>5} {'state':<14} {'last failure':<16} "
-             f"{'params':<28} log"]
+             (f"{'arm':<16} {'seed':>4} {'tries':>5} {'state':<14} {'last failure':<16} "
+              f"{'params':<28} log")]
     for m in status.missing:
         params = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in m.params.items()) or "-"
         lines.append(f"{m.arm:<16} {m.seed:>4} {m.attempts:>5} {m.state:<14} "

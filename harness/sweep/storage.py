@@ -10,15 +10,20 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import BaseStorage, RDBStorage
 
 from harness import storage as _urls
 from harness.storage import (
-    JOURNAL_PREFIX, default_storage_url, is_journal, journal_path, normalize_url, redact,
+    JOURNAL_PREFIX,
+    default_storage_url,
+    is_journal,
+    journal_path,
+    normalize_url,
+    redact,
     split_password,
 )
 from harness.sweep.recovery import Requeue

@@ -21,7 +21,11 @@ from optuna.trial import TrialState
 from harness.contracts import Attr, Tag
 from harness.sweep import mlflow_parent
 from harness.sweep.context import (
-    SweepContext, build_pruner, build_sampler, pruner_config, pruning_hook,
+    SweepContext,
+    build_pruner,
+    build_sampler,
+    pruner_config,
+    pruning_hook,
 )
 from harness.sweep.identity import resolved_overrides, trial_id, trial_work_dir
 from harness.sweep.launchers import LAUNCHERS, Slot

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from mmengine.config import Config
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from harness.sweep.spec import Arm, SweepSpec
 from harness.sweep.space import Param
+from harness.sweep.spec import Arm, SweepSpec
 from harness.train.preflight import NEW_KEY, override_problems, plain_keys
 from harness.train.preflight_model import argument_problem, model_problems
 
@@ -33,7 +33,10 @@ def _values(param: Param) -> tuple[Any, ...]:
     d = param.distribution
     if param.grid:
         return tuple(param.grid)
-    return tuple(d.choices) if isinstance(d, CategoricalDistribution) else (d.low, d.high)
+    if isinstance(d, CategoricalDistribution):
+        return tuple(d.choices)
+    assert isinstance(d, IntDistribution | FloatDistribution)  # the only kinds _parse_param builds
+    return (d.low, d.high)
 
 
 def _section(arm: Arm, key: str) -> str:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import importlib.metadata
+import os
 import platform
 import subprocess
 import sys

@@ -65,7 +65,7 @@ class TrainRequest:
         Path(path).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "TrainRequest":
+    def from_json(cls, path: str | Path) -> TrainRequest:
         data = json.loads(Path(path).read_text())
         data["extra_hooks"] = tuple(data.get("extra_hooks", ()))
         data["objective"] = Objective(**data.get("objective", {}))

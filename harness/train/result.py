@@ -15,9 +15,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from harness.contracts import RESULT_FILE, Outcome
 
@@ -96,7 +97,7 @@ class TrainResult:
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainResult":
+    def from_json(cls, text: str) -> TrainResult:
         data: dict[str, Any] = json.loads(text)
         known = set(cls.__dataclass_fields__)
         data = {k: v for k, v in data.items() if k in known}

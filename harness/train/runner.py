@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +25,13 @@ from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
 from harness.train.result import TrainResult, read_result, reduce_objective, write_result
 from harness.train.workdir import hold_work_dir
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from harness.tracking.run import RunHandle
 
 __all__ = ["run_training", "TrainResult"]
 
@@ -39,12 +47,12 @@ def _write_predictions_csv(npz_path: Path) -> Path:
         writer = csv.writer(handle)
         # The unit is in the column name: a bare "nme" column of fractions read as percent is 100x off.
         writer.writerow(["image_id", "nme_percent"])
-        for image_id, nme in zip(data["image_ids"], data["per_image_nme"]):
+        for image_id, nme in zip(data["image_ids"], data["per_image_nme"], strict=True):
             writer.writerow([image_id, f"{100.0 * float(nme):.6f}"])
     return out
 
 
-def _best_val(client, run_id: str) -> tuple[float | None, int | None]:
+def _best_val(client: MlflowClient, run_id: str) -> tuple[float | None, int | None]:
     history = client.get_metric_history(run_id, Metric.VAL_NME)
     if not history:
         return None, None
@@ -52,7 +60,8 @@ def _best_val(client, run_id: str) -> tuple[float | None, int | None]:
     return best.value, best.step
 
 
-def _log_provenance(handle, cfg, request: TrainRequest, files) -> None:
+def _log_provenance(handle: RunHandle, cfg: Config, request: TrainRequest,
+                    files: list[tuple[str, Path, Path]]) -> None:
     from harness.tracking.provenance import file_sha256, git_state, hardware, package_versions
 
     work = Path(cfg.work_dir)
@@ -93,7 +102,7 @@ def run_training(request: TrainRequest, rank: int = 0) -> TrainResult | None:
 
 def _run(request: TrainRequest, rank: int) -> TrainResult | None:
     compat.apply()
-    import harness.mm  # noqa: F401  (registers the project's MMPose modules)
+    import harness.mm  # noqa: F401, I001  (registers the project's MMPose modules, right after compat)
     import torch
     from mmengine.runner import Runner
 
@@ -101,7 +110,8 @@ def _run(request: TrainRequest, rank: int) -> TrainResult | None:
         torch.set_num_threads(request.cpu_threads)
     # Deterministic mode also NaN-fills every new tensor, which costs about a fifth of a
     # CPU step here; the kernels stay deterministic without it.
-    torch.utils.deterministic.fill_uninitialized_memory = False
+    # A module attribute behind a property of the module's class: torch's stubs do not declare it.
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
     cfg = load_config(request)
     files = check_data(cfg)
     if request.launcher != "none":
@@ -117,7 +127,8 @@ def _run(request: TrainRequest, rank: int) -> TrainResult | None:
     return _train_rank_zero(Runner, cfg, request, files)
 
 
-def _train_rank_zero(runner_cls, cfg, request: TrainRequest, files) -> TrainResult:
+def _train_rank_zero(runner_cls: type[Runner], cfg: Config, request: TrainRequest,
+                     files: list[tuple[str, Path, Path]]) -> TrainResult:
     """Rank 0 (or the only process), holding the work dir: MLflow run, training, record."""
     from mlflow import MlflowClient
 
@@ -150,6 +161,7 @@ def _train_rank_zero(runner_cls, cfg, request: TrainRequest, files) -> TrainResu
         client.set_terminated(handle.run_id, status="FINISHED")
         logger.info("work dir %s already finished (run %s); nothing to do", work_dir, handle.run_id)
         finish_process_group()
+        assert previous is not None  # rank 0's own decision, which needed the record
         return previous
     if not handle.resumed:
         handle.log_params(params)
@@ -157,7 +169,8 @@ def _train_rank_zero(runner_cls, cfg, request: TrainRequest, files) -> TrainResu
     handle.set_tags({**tags, **provenance_tags(_REPO_DIR)})
     logger.info("MLflow run %s (%s) in %s", handle.run_id, "resumed" if handle.resumed else "new", tracking_uri)
     try:
-        runner = _build_runner(runner_cls, cfg, request, MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id))
+        hook = MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id)
+        runner = _build_runner(runner_cls, cfg, request, hook)
         runner.train()
         test_metrics = runner.test()
     except BaseException as exc:
@@ -182,19 +195,20 @@ def _train_rank_zero(runner_cls, cfg, request: TrainRequest, files) -> TrainResu
     return result
 
 
-def _objective(client, run_id: str, request: TrainRequest) -> float | None:
+def _objective(client: MlflowClient, run_id: str, request: TrainRequest) -> float | None:
     history = client.get_metric_history(run_id, request.objective.metric)
     return reduce_objective(((m.step, m.value) for m in history), request.objective)
 
 
-def _build_runner(runner_cls, cfg, request: TrainRequest, *hooks):
+def _build_runner(runner_cls: type[Runner], cfg: Config, request: TrainRequest, *hooks: object) -> Runner:
     runner = runner_cls.from_cfg(cfg)
     for hook in (*hooks, *(dict(h) for h in request.extra_hooks)):
         runner.register_hook(hook)
     return runner
 
 
-def _record_results(handle, work_dir: Path, request: TrainRequest, test_metrics: dict | None) -> TrainResult:
+def _record_results(handle: RunHandle, work_dir: Path, request: TrainRequest,
+                    test_metrics: dict[str, Any] | None) -> TrainResult:
     """Artifacts and summary metrics of a finished run; also written to RESULT_FILE."""
     client = handle.client
     predictions = work_dir / PREDICTIONS_FILE
@@ -205,7 +219,7 @@ def _record_results(handle, work_dir: Path, request: TrainRequest, test_metrics:
         for ckpt in sorted(work_dir.glob("best_*.pth")):
             client.log_artifact(handle.run_id, str(ckpt), "checkpoints")
     best_nme, best_epoch = _best_val(client, handle.run_id)
-    if best_nme is not None:
+    if best_nme is not None and best_epoch is not None:  # both or neither
         client.log_metric(handle.run_id, Metric.BEST_VAL_NME, best_nme, step=best_epoch)
         client.log_metric(handle.run_id, Metric.BEST_EPOCH, best_epoch, step=best_epoch)
     latest = client.get_run(handle.run_id).data.metrics

@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import sweep_e2e as e2e
 from optuna.trial import TrialState
 
-import sweep_e2e as e2e
 from harness.contracts import Attr
 from harness.sweep.storage import normalize_url
 from harness.train.result import read_result
@@ -211,7 +211,8 @@ def test_chaos_every_planned_trial_ends_exactly_once(storage, tmp_path, synth, r
     # Nothing of the sweep is left running.
     assert _wait(lambda: not [p for p, (_, st, a) in _procs().items()
                               if str(tmp_path) in a and st != "Z"], 60)
-    figures = {"storage": storage, "kills": dict(log["kills"]), "saves_missed": log["saves_missed"], "orchestrator_runs": log["runs"],
+    figures = {"storage": storage, "kills": dict(log["kills"]), "saves_missed": log["saves_missed"],
+               "orchestrator_runs": log["runs"],
                "exit_codes": log["exit_codes"], "optuna_trials": len(study.trials),
                "attempts_by_state": dict(Counter(t.state.name for t in study.trials)),
                "planned": 6, "complete": len(complete), "mlflow_children": len(runs),

@@ -7,18 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections import Counter
 from pathlib import Path
 
-import optuna
 import pytest
-import yaml
-from mlflow import MlflowClient
+import sweep_e2e as e2e
 from optuna.trial import TrialState
 
-import sweep_e2e as e2e
 from harness.sweep.storage import normalize_url
 
 pytestmark = pytest.mark.slow
@@ -26,8 +20,9 @@ REPO = e2e.REPO
 
 
 def test_sweep_records_trials_survives_nan_and_resumes_without_duplicates(tmp_path, synth) -> None:
-    spec = e2e.spec(tmp_path, "nan", [e2e.arm("ok", synth), e2e.arm("nan", synth, **{"optim_wrapper.optimizer.lr": 1.0e30})],
-                 seeds=[0], epochs=1, workers=2)
+    spec = e2e.spec(tmp_path, "nan",
+                    [e2e.arm("ok", synth), e2e.arm("nan", synth, **{"optim_wrapper.optimizer.lr": 1.0e30})],
+                    seeds=[0], epochs=1, workers=2)
     e2e.done(e2e.sweep(spec))
     study = e2e.study(f"journal:{tmp_path / 'work' / 'optuna.journal'}", "nan")
     by_arm = {t.user_attrs["harness.arm"]: t for t in study.trials}

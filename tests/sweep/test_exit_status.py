@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
+import sweep_e2e as e2e
 from optuna.trial import TrialState
 
-import sweep_e2e as e2e
 from harness.contracts import SweepExit
 
 pytestmark = pytest.mark.slow

@@ -84,10 +84,10 @@ def test_summarize_counts_best_and_arms() -> None:
 def test_plain_progress_logs_once_per_change(caplog) -> None:
     status = summarize(_study().trials)
     assert eta_seconds(status, workers=1) is not None
-    with caplog.at_level(logging.INFO, logger="harness.sweep.progress"):
-        with Progress("t", workers=2, tty=False) as progress:
-            progress(status)
-            progress(status)
+    with (caplog.at_level(logging.INFO, logger="harness.sweep.progress"),
+          Progress("t", workers=2, tty=False) as progress):
+        progress(status)
+        progress(status)
     lines = [r.message for r in caplog.records if r.name == "harness.sweep.progress"]
     assert len(lines) == 1 and "complete=3" in lines[0] and "best=1.0000 (b, #2)" in lines[0]
 

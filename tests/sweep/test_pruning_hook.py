@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import optuna
 import pytest
@@ -32,7 +33,7 @@ class _ScheduledNME(BaseMetric):
     """Reports ``face/nme`` from a fixed per-epoch schedule (what a trial "achieves")."""
 
     default_prefix = "face"
-    schedule: list[float] = []
+    schedule: ClassVar[list[float]] = []  # set by each test, consumed one epoch at a time
 
     def process(self, data_batch, data_samples) -> None:
         self.results.append(0)

@@ -52,16 +52,16 @@ def test_every_config_loads_and_builds_its_model(config: Path) -> None:
 def test_unknown_key_is_one_line_with_a_close_match(tmp_path) -> None:
     path = _spec(tmp_path, {"overrides": {"model.head.loss.epz": 1.0}})
     assert _problems(path) == [
-        f"{path}: arms[0] (a0): overrides.model.head.loss.epz: unknown config key "
-        "(did you mean 'eps'? a new key is declared as '+model.head.loss.epz')"]
+        (f"{path}: arms[0] (a0): overrides.model.head.loss.epz: unknown config key "
+         "(did you mean 'eps'? a new key is declared as '+model.head.loss.epz')")]
 
 
 def test_declared_new_key_still_reaches_the_constructor(tmp_path) -> None:
     path = _spec(tmp_path, {"overrides": {"+model.head.loss.epz": 1.0,
                                           "+train_dataloader.dataset.indices": 8}})
     assert _problems(path) == [
-        f"{path}: arms[0] (a0): overrides.+model.head.loss.epz: StructuredHeatmapLoss has no "
-        "argument 'epz' (did you mean 'eps'?)"]
+        (f"{path}: arms[0] (a0): overrides.+model.head.loss.epz: StructuredHeatmapLoss has no "
+         "argument 'epz' (did you mean 'eps'?)")]
 
 
 def test_plus_on_an_existing_key_is_a_mistake(tmp_path) -> None:
@@ -78,14 +78,14 @@ def test_wrong_kind_of_argument_names_the_key(tmp_path) -> None:
 def test_constructor_error_names_the_part(tmp_path) -> None:
     [line] = _problems(_spec(tmp_path, {"overrides": {"model.head.loss.target": "image_aware",
                                                       "model.head.loss.sigma": None}}))
-    assert "arms[0] (a0): model.head.loss: StructuredHeatmapLoss cannot be built: ValueError: " \
-           "target='image_aware' needs sigma > 0" in line
+    assert ("arms[0] (a0): model.head.loss: StructuredHeatmapLoss cannot be built: ValueError: "
+            "target='image_aware' needs sigma > 0") in line
 
 
 def test_unregistered_type_names_its_key(tmp_path) -> None:
     [line] = _problems(_spec(tmp_path, {"overrides": {"model.head.loss.type": "StructuredHeatmapLos"}}))
-    assert "model.head.loss.type: unknown type 'StructuredHeatmapLos' " \
-           "(did you mean 'StructuredHeatmapLoss'?)" in line
+    assert ("model.head.loss.type: unknown type 'StructuredHeatmapLos' "
+            "(did you mean 'StructuredHeatmapLoss'?)") in line
 
 
 def test_search_space_keys_and_every_value_are_checked(tmp_path) -> None:
@@ -126,8 +126,8 @@ def test_cli_validate_lists_every_mistake_once(tmp_path) -> None:
     assert len(errors) == 3, proc.stderr[-3000:]
     assert errors[0].startswith(f"{path}: sampler.type: unknown value 'cmaes'")
     assert errors[1].startswith(f"{path}: arms[0] (a0): overrides.model.head.loss.epz: unknown config key")
-    assert errors[2] == f"{path}: arms[1] (a1): overrides.model.head.beta: SoftArgmaxHead " \
-                        "expects float, got str 'x'"
+    assert errors[2] == (f"{path}: arms[1] (a1): overrides.model.head.beta: SoftArgmaxHead "
+                         "expects float, got str 'x'")
     assert "ok" not in proc.stdout
 
 
