@@ -31,7 +31,8 @@ def read_sweep_spec(path: str | Path) -> dict[str, str | None]:
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a sweep spec must be a YAML mapping")
-    mlflow_cfg = data.get("mlflow") if isinstance(data.get("mlflow"), dict) else {}
+    mlflow_value = data.get("mlflow")
+    mlflow_cfg = mlflow_value if isinstance(mlflow_value, dict) else {}
     name = data.get("name")
     return {"name": str(name) if name is not None else Path(path).stem,
             "tracking_uri": mlflow_cfg.get("tracking_uri"), "experiment": mlflow_cfg.get("experiment")}
@@ -78,8 +79,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"report: {result.out / 'index.html'} ({len(result.files)} files)")
     if result.logged_to:
         print(f"logged as artifact 'report' on sweep parent run {result.logged_to}")
-    if result.mlflow_url:
-        print(f"MLflow: {result.mlflow_url}")
     return 0
 
 
