@@ -109,13 +109,16 @@ def launch_record_only(request_path: Path, *, python: str, env: Mapping[str, str
     import time
 
     from harness.train.request import TrainRequest
-    from harness.train.result import TrainResult, write_result
+    from harness.train.result import TrainResult, read_result, write_result
     from harness.train.workdir import hold_work_dir
 
     request = TrainRequest.from_json(request_path)
     key = json.dumps({"o": request.cfg_options, "s": request.seed}, sort_keys=True, default=str)
     value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") / 2**32
     with hold_work_dir(request.work_dir):
+        previous = read_result(request.work_dir)
+        if previous is not None and previous.finished and previous.trial_id == request.trial_id:
+            return ExitCode.OK  # as the real trainer: the lock's previous holder finished it
         time.sleep(float(env.get("HARNESS_RECORD_ONLY_SECONDS", "0")))
         write_result(request.work_dir, TrainResult(
             outcome=Outcome.COMPLETE, trial_id=request.trial_id,
