@@ -22,6 +22,8 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+# Private module: Optuna exports no public way to ask a storage whether (and to make it)
+# record a heartbeat outside Study.optimize(), which this worker does not use.
 from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
@@ -140,6 +142,7 @@ def _recover(study: optuna.Study, storage: optuna.storages.BaseStorage,
     # On RDB, Optuna's heartbeat finds trials that stopped beating on any machine.
     fail_stale_trials(study)
     failed = [t for t in running
+              # FrozenTrial._trial_id: the storage API is keyed by it; no public accessor.
               if storage.get_trial(t._trial_id).state == TrialState.FAIL]
     still = [t for t in running if t not in failed]
     for t in find_stale(still, study_name=study.study_name, host=host,
