@@ -22,9 +22,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
-# Private module: Optuna exports no public way to ask a storage whether (and to make it)
-# record a heartbeat outside Study.optimize(), which this worker does not use.
-from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled  # private: see Heartbeat
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.contracts import Attr
@@ -59,7 +57,11 @@ def _heartbeat_file(heartbeat_dir: Path, study_name: str, number: int) -> Path:
 
 
 class Heartbeat:
-    """Context manager: a daemon thread beating for one trial until the block exits."""
+    """Context manager: a daemon thread beating for one trial until the block exits.
+
+    Uses Optuna's private ``optuna.storages._heartbeat``: no public API records a heartbeat
+    outside ``Study.optimize()``, which a sweep worker does not use.
+    """
 
     def __init__(self, storage: optuna.storages.BaseStorage, trial_id: int, path: Path,
                  interval: float):
