@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from pathlib import Path
 
 import optuna
@@ -32,7 +31,7 @@ from harness.sweep.launchers import LAUNCHERS, Slot
 from harness.sweep.outcome import TrialOutcome, outcome_of
 from harness.sweep.recovery import Heartbeat, owner_attrs
 from harness.sweep.space import suggest
-from harness.sweep.storage import open_storage, split_password, study_lock
+from harness.sweep.storage import open_storage, split_password
 from harness.train.request import TrainRequest
 from harness.train.result import Objective, read_result
 
@@ -54,24 +53,32 @@ def claim(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseS
           slot: Slot) -> tuple[optuna.Trial, TrainRequest] | None:
     """Take the next queued trial and draw its params; None when the queue is empty.
 
-    ``Study.ask`` pops a queued trial atomically, but when another worker takes the last
-    one first it samples a brand-new trial instead; the study lock closes that race. The
-    params are drawn under the same lock, by a sampler seeded from the spec's seed and
-    the trial number: every worker process would otherwise replay one random stream
-    (N workers, N copies of each configuration), and a re-run draws the same ones.
+    A queued trial is moved WAITING -> RUNNING by the storage itself, which lets exactly one
+    of several racing workers win (a row lock on RDB, the journal's owner check); losers
+    try the next one. Unlike ``Study.ask``, this never creates a trial when the queue runs
+    dry, so no study lock is needed and a sweep can never grow past its plan. The params
+    are drawn by a sampler seeded from the spec's seed and the trial number: every worker
+    process would otherwise replay one random stream (N workers, N copies of each
+    configuration), and a re-run draws the same ones.
     """
-    with study_lock(ctx.storage_url, ctx.study_name, storage):
-        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            return None
-        with warnings.catch_warnings():
-            # We beat the RDB heartbeat ourselves (recovery.Heartbeat), as optimize() would.
-            warnings.filterwarnings("ignore", message="Heartbeat of storage")
-            trial = study.ask()
+    study_id = storage.get_study_id_from_name(ctx.study_name)
+    for waiting in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            # FrozenTrial._trial_id: the storage API is keyed by it; no public accessor.
+            if not storage.set_trial_state_values(waiting._trial_id, state=TrialState.RUNNING):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
         for key, value in owner_attrs(ctx.host, os.getpid()).items():
-            trial.set_user_attr(key, value)
-        # Study.sampler is a public attribute; Trial.suggest_* consults it at call time.
-        study.sampler = build_sampler(ctx.spec, trial_number=trial.number)
+            storage.set_trial_user_attr(waiting._trial_id, key, value)
+        # Study.sampler is a public attribute; Trial consults it as it is built and drawn.
+        study.sampler = build_sampler(ctx.spec, trial_number=waiting.number)
+        # As Study.ask does: samplers read the study's trials through a per-thread cache
+        # (private), which must not serve the history as it was at the last claim.
+        study._thread_local.cached_all_trials = None
+        trial = optuna.Trial(study, waiting._trial_id)
         return trial, build_request(ctx, trial, slot)
+    return None
 
 
 def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRequest:
