@@ -61,16 +61,19 @@ def claim(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseS
     process would otherwise replay one random stream (N workers, N copies of each
     configuration), and a re-run draws the same ones.
     """
-    study_id = storage.get_study_id_from_name(ctx.study_name)
-    for waiting in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+    # Study._storage (private): on RDB it is Optuna's caching wrapper, which must see the
+    # trials read here, or it cannot map the claimed trial's id back to the study later.
+    cached = study._storage
+    study_id = cached.get_study_id_from_name(ctx.study_name)
+    for waiting in cached.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
         try:
             # FrozenTrial._trial_id: the storage API is keyed by it; no public accessor.
-            if not storage.set_trial_state_values(waiting._trial_id, state=TrialState.RUNNING):
+            if not cached.set_trial_state_values(waiting._trial_id, state=TrialState.RUNNING):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
         for key, value in owner_attrs(ctx.host, os.getpid()).items():
-            storage.set_trial_user_attr(waiting._trial_id, key, value)
+            cached.set_trial_user_attr(waiting._trial_id, key, value)
         # Study.sampler is a public attribute; Trial consults it as it is built and drawn.
         study.sampler = build_sampler(ctx.spec, trial_number=waiting.number)
         # As Study.ask does: samplers read the study's trials through a per-thread cache
