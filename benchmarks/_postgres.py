@@ -16,8 +16,8 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 __all__ = ["PostgresUnavailable", "throwaway_postgres"]

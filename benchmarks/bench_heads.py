@@ -20,14 +20,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_losses import _interleaved_medians, _peak_mib  # noqa: E402
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData, PixelData
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.structures import PoseDataSample
 
-import harness.mm  # noqa: E402,F401  (registration)
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.structures import InstanceData, PixelData  # noqa: E402
-from mmpose.registry import KEYPOINT_CODECS, MODELS  # noqa: E402
-from mmpose.structures import PoseDataSample  # noqa: E402
+import harness.mm  # noqa: F401  (registration)
+from bench_losses import _interleaved_medians, _peak_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -112,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = bench(args)
     base = rows[0][2]  # the soft-argmax loss step; decoders are shown against it too
-    print(f"B={args.batch} K={args.keypoints} {args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, "
-          f"median of {args.repeats} interleaved runs after {args.warmup} warm-up")
+    print(f"B={args.batch} K={args.keypoints} {args.size}x{args.size}, {args.threads} threads, "
+          f"torch {torch.__version__}, median of {args.repeats} interleaved runs after {args.warmup} warm-up")
     print(f"| {'kind':<7} | {'what':<47} | {'ms':>7} | {'x soft-argmax':>13} | {'peak MiB':>8} |")
     print(f"|{'-' * 9}|{'-' * 49}|{'-' * 9}|{'-' * 15}|{'-' * 10}|")
     for kind, name, ms, mib in rows:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import os
@@ -46,8 +47,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -177,7 +179,7 @@ def _quarters(done: list[float]) -> list[float | None]:
         return []
     cuts = [round(len(done) * q / 4) for q in range(5)]
     out: list[float | None] = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in itertools.pairwise(cuts):
         span = done[b - 1] - done[max(a - 1, 0)]
         out.append((b - max(a, 1)) / span if span > 0 else None)
     return out

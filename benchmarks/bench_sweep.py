@@ -125,7 +125,7 @@ def bench_ratio(tmp: Path, n_train: int, epochs: int, threads: int, repeats: int
     return {"plain_seconds": plain, "sweep_seconds": sweep, "trial_seconds": trial,
             "ratio_of_minima": best_sweep / best_plain, "overhead_seconds": best_sweep - best_plain,
             # Orchestrator start, MLflow store/parent run, queueing, read-back, summary:
-            "orchestration_seconds": [w - t for w, t in zip(sweep, trial)],
+            "orchestration_seconds": [w - t for w, t in zip(sweep, trial, strict=False)],
             "n_train": n_train, "epochs": epochs, "threads": threads}
 
 
