@@ -224,13 +224,22 @@ def _wait_for_others(ctx: SweepContext, study: optuna.Study,
     while _count(study, TrialState.RUNNING) and not _count(study, TrialState.WAITING) \
             and not _past(ctx.deadline):
         time.sleep(poll_seconds)
-        if on_status is not None:
-            on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction,
-                                planned=planned, max_retry=ctx.spec.budget.max_retry))
-        if time.time() - last_recovery > ctx.grace_period / 2:
-            with study_lock(ctx.storage_url, ctx.study_name, storage):
-                _recover(ctx, study, client)
-            last_recovery = time.time()
+        last_recovery = _tick(ctx, study, storage, client, planned, on_status, last_recovery)
+
+
+def _tick(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
+          client: MlflowClient | None, planned: list[PlannedTrial],
+          on_status: Callable[[SweepStatus], None] | None, last_recovery: float) -> float:
+    """Show progress; every half grace period, recover trials of dead workers (a worker
+    killed mid-sweep: its trial goes back to the queue now). Returns the last recovery time."""
+    if on_status is not None:
+        on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction,
+                            planned=planned, max_retry=ctx.spec.budget.max_retry))
+    if time.time() - last_recovery <= ctx.grace_period / 2:
+        return last_recovery
+    with study_lock(ctx.storage_url, ctx.study_name, storage):
+        _recover(ctx, study, client)
+    return time.time()
 
 
 def _drive(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
@@ -242,11 +251,4 @@ def _drive(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.Base
     while any(w.is_alive() for w in workers):
         # Joining (not sleeping) ends the round the moment its last worker does.
         next(w for w in workers if w.is_alive()).join(poll_seconds)
-        if on_status is not None:
-            on_status(summarize(study.get_trials(deepcopy=False), ctx.spec.objective.direction,
-                                planned=planned, max_retry=ctx.spec.budget.max_retry))
-        if time.time() - last_recovery > ctx.grace_period / 2:
-            # A worker process killed mid-sweep: its trial goes back to the queue now.
-            with study_lock(ctx.storage_url, ctx.study_name, storage):
-                _recover(ctx, study, client)
-            last_recovery = time.time()
+        last_recovery = _tick(ctx, study, storage, client, planned, on_status, last_recovery)
