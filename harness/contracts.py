@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2  # config, data or arguments rejected before training started
     DIVERGED = 3  # NaN/inf loss
     PRUNED = 4  # stopped by the pruning hook
+    REQUEUE = 75  # stopped by SIGUSR1/SIGTERM after a checkpoint: run it again to resume (EX_TEMPFAIL)
     INTERRUPTED = 130  # Ctrl-C / SIGINT, the shell's convention
 
 
@@ -41,6 +42,7 @@ class Outcome(str, enum.Enum):
     DIVERGED = "diverged"
     BAD_INPUT = "bad_input"
     ERROR = "error"
+    PREEMPTED = "preempted"  # checkpointed and stopped on a signal; resumes, costs no retry
 
     @property
     def final(self) -> bool:
@@ -49,7 +51,8 @@ class Outcome(str, enum.Enum):
 
 
 _OUTCOME_OF_EXIT = {ExitCode.OK: Outcome.COMPLETE, ExitCode.PRUNED: Outcome.PRUNED,
-                    ExitCode.DIVERGED: Outcome.DIVERGED, ExitCode.BAD_INPUT: Outcome.BAD_INPUT}
+                    ExitCode.DIVERGED: Outcome.DIVERGED, ExitCode.BAD_INPUT: Outcome.BAD_INPUT,
+                    ExitCode.REQUEUE: Outcome.PREEMPTED}
 
 
 def outcome_of_exit(code: int) -> Outcome:
