@@ -109,6 +109,7 @@ class Attr:
     EXIT_CODE = "harness.exit_code"
     LOG = "harness.log"
     REUSED_FROM = "harness.reused_from"  # trial number whose finished record this one reused
+    PREEMPTIONS = "harness.preemptions"  # times the trial stopped on a signal and went back to the queue
     MLFLOW_RUN_ID = "mlflow_run_id"
     MLFLOW_LINK = "mlflow_run_url"
 

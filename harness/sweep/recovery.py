@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness.contracts import Attr
 
 __all__ = ["ATTEMPT_ATTRS", "owner_attrs", "process_start_time", "Heartbeat", "Requeue",
-           "find_stale", "recover_stale"]
+           "find_stale", "recover_stale", "release_interrupted"]
 
 # Per-attempt user attrs: not carried over to a retry (a retry is a new attempt).
 ATTEMPT_ATTRS = Attr.ATTEMPT
@@ -157,3 +157,25 @@ def _recover(study: optuna.Study, storage: optuna.storages.BaseStorage,
         Requeue(max_retry=max_retry)(study, storage.get_trial(t._trial_id))
         failed.append(t)
     return failed
+
+
+def release_interrupted(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """Put a trial whose trainer checkpointed and stopped on a signal back in the queue.
+
+    The same Optuna trial goes RUNNING -> WAITING (both storages allow it; FAIL plus a
+    re-queued copy would spend a retry and give the resumed run a new trial number), so
+    the next claim, by any worker or by the requeued SLURM task, resumes it from its
+    checkpoint into the same MLflow run. Returns False when the trial is no longer RUNNING
+    (recovery failed it meanwhile): the caller then settles it as usual.
+    """
+    storage = study._storage  # Study._storage (private): the claim's cached storage, as in claim()
+    # Trial has no public id accessor; the storage API is keyed by it.
+    trial_id = trial._trial_id
+    if storage.get_trial(trial_id).state != TrialState.RUNNING:
+        return False
+    count = int(trial.user_attrs.get(Attr.PREEMPTIONS, 0)) + 1
+    storage.set_trial_user_attr(trial_id, Attr.PREEMPTIONS, count)
+    try:
+        return storage.set_trial_state_values(trial_id, TrialState.WAITING)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from harness.contracts import Attr, Tag
+from harness.contracts import Attr, ExitCode, Tag
 from harness.sweep import mlflow_parent
 from harness.sweep.context import (
     SweepContext,
@@ -29,7 +30,7 @@ from harness.sweep.context import (
 from harness.sweep.identity import resolved_overrides, trial_id, trial_work_dir
 from harness.sweep.launchers import LAUNCHERS, Slot
 from harness.sweep.outcome import TrialOutcome, outcome_of
-from harness.sweep.recovery import Heartbeat, owner_attrs
+from harness.sweep.recovery import Heartbeat, owner_attrs, release_interrupted
 from harness.sweep.space import suggest
 from harness.sweep.storage import open_storage, split_password
 from harness.train.request import TrainRequest
@@ -176,6 +177,9 @@ def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.B
                                        env={**ctx.env, **slot.env, **secret_env},
                                        log_path=log_path, cwd=ctx.root, nproc=slot.nproc)
     trial.set_user_attr(Attr.EXIT_CODE, code)
+    if code == ExitCode.REQUEUE and release_interrupted(study, trial):
+        _log.info("trial %d stopped on a signal after a checkpoint: back in the queue", trial.number)
+        return TrialState.WAITING
     if ctx.launcher == "dry-run":  # nothing trained; the scratch study is thrown away
         trial.set_user_attr(Attr.FAILURE, "dry-run")
         study.tell(trial, state=TrialState.FAIL)
@@ -185,15 +189,15 @@ def run_trial(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.B
     return _finish(ctx, study, trial, outcome, log_path, client, work_dir)
 
 
-def run_worker(ctx: SweepContext, slot: Slot) -> int:
-    """Claim and run trials until the queue is empty or the deadline passes; returns the count."""
+def run_worker(ctx: SweepContext, slot: Slot, stop: Callable[[], bool] | None = None) -> int:
+    """Claim and run trials until the queue is empty, the deadline passes or ``stop()``; returns the count."""
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
                            max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
     client = MlflowClient(ctx.tracking_uri) if ctx.parent_run_id else None
     done = 0
-    while ctx.deadline is None or time.time() < ctx.deadline:
+    while (ctx.deadline is None or time.time() < ctx.deadline) and not (stop and stop()):
         claimed = claim(ctx, study, storage, slot)
         if claimed is None:
             break

@@ -21,6 +21,7 @@ from harness.train.config import PREDICTIONS_FILE, load_config
 from harness.train.describe import describe_config
 from harness.train.distributed import finish_process_group, init_cpu_process_group, rank_zero_decides
 from harness.train.errors import BadRequest
+from harness.train.preempt import stop_on_signals
 from harness.train.preflight import check_data
 from harness.train.request import TrainRequest
 from harness.train.result import TrainResult, read_result, reduce_objective, write_result
@@ -106,6 +107,8 @@ def _run(request: TrainRequest, rank: int) -> TrainResult | None:
     import torch
     from mmengine.runner import Runner
 
+    from harness.mm.preempt import PreemptionHook
+
     if request.cpu_threads:
         torch.set_num_threads(request.cpu_threads)
     # Deterministic mode also NaN-fills every new tensor, which costs about a fifth of a
@@ -119,8 +122,9 @@ def _run(request: TrainRequest, rank: int) -> TrainResult | None:
     if rank != 0:
         # Only rank 0 can tell (from MLflow) that this work dir already finished.
         if not rank_zero_decides(None):
-            runner = _build_runner(Runner, cfg, request)
-            runner.train()
+            with stop_on_signals() as stop:
+                runner = _build_runner(Runner, cfg, request, PreemptionHook(stop))
+                runner.train()
             runner.test()
         finish_process_group()
         return None
@@ -132,6 +136,7 @@ def _train_rank_zero(runner_cls: type[Runner], cfg: Config, request: TrainReques
     """Rank 0 (or the only process), holding the work dir: MLflow run, training, record."""
     from mlflow import MlflowClient
 
+    from harness.mm.preempt import PreemptionHook
     from harness.tracking.hook import MLflowEpochLoggerHook
     from harness.tracking.provenance import provenance_tags
     from harness.tracking.run import open_run
@@ -170,8 +175,9 @@ def _train_rank_zero(runner_cls: type[Runner], cfg: Config, request: TrainReques
     logger.info("MLflow run %s (%s) in %s", handle.run_id, "resumed" if handle.resumed else "new", tracking_uri)
     try:
         hook = MLflowEpochLoggerHook(tracking_uri=tracking_uri, run_id=handle.run_id)
-        runner = _build_runner(runner_cls, cfg, request, hook)
-        runner.train()
+        with stop_on_signals() as stop:  # SIGUSR1/SIGTERM: checkpoint, record, ExitCode.REQUEUE
+            runner = _build_runner(runner_cls, cfg, request, hook, PreemptionHook(stop))
+            runner.train()
         test_metrics = runner.test()
     except BaseException as exc:
         status = getattr(exc, "mlflow_status", "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

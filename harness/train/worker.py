@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from harness.contracts import ExitCode, outcome_of_exit
+from harness.train.preempt import stop_on_signals
 from harness.train.request import TrainRequest
 from harness.train.result import TrainResult, read_result, write_result
 
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{argv[0]}: cannot read train request ({exc})", file=sys.stderr)
         return ExitCode.BAD_INPUT
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # torchrun tells each process its rank through the environment.
-    return execute(request, rank=int(os.environ.get("RANK", "0")))
+    # From here on SIGUSR1/SIGTERM ask the run to checkpoint and stop (ExitCode.REQUEUE)
+    # instead of killing it without a record; the runner acts on them once training runs.
+    with stop_on_signals():
+        # torchrun tells each process its rank through the environment.
+        return execute(request, rank=int(os.environ.get("RANK", "0")))
 
 
 if __name__ == "__main__":
