@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 __all__ = ["ExitCode", "SweepExit", "Outcome", "Tag", "Attr", "Metric", "RESULT_FILE",
-           "RUN_FILE", "outcome_of_exit"]
+           "RUN_FILE", "outcome_of_exit", "ProtocolAttr", "tune_study", "confirm_study"]
 
 
 class ExitCode(enum.IntEnum):
@@ -90,6 +90,8 @@ class Tag:
     PARENT_RUN = "mlflow.parentRunId"
     NOTE = "mlflow.note.content"  # the run's description in the MLflow UI
     EXPERIMENT_KIND = "mlflow.experimentKind"
+    STAGE = "harness.stage"  # "tune" | "confirm" in a tune-then-confirm protocol
+    PROTOCOL = "harness.protocol"  # on a protocol sweep's parent run: its kind
 
 
 class Attr:
@@ -112,6 +114,7 @@ class Attr:
     PREEMPTIONS = "harness.preemptions"  # times the trial stopped on a signal and went back to the queue
     MLFLOW_RUN_ID = "mlflow_run_id"
     MLFLOW_LINK = "mlflow_run_url"
+    STAGE = "harness.stage"
 
     # Per-attempt attributes: a retry is a new attempt and does not inherit them.
     ATTEMPT = (HOST, PID, PID_START, FAILURE, ERROR, EXIT_CODE, LOG, MLFLOW_RUN_ID,
@@ -143,3 +146,20 @@ class Metric:
 # Files a training work dir holds for the layers above it.
 RESULT_FILE = "harness_result.json"  # the trainer's outcome record (harness.train.result)
 RUN_FILE = "harness_run.json"  # the MLflow run this work dir logs into
+
+
+class ProtocolAttr:
+    """Optuna *study* user attributes of a protocol's confirmation study, each written once."""
+
+    SELECTION = "harness.protocol.selection"  # JSON: each arm's chosen configuration
+    ROUND = "harness.protocol.round."  # + round index: JSON of that round's decisions
+
+
+def tune_study(sweep: str, arm: str) -> str:
+    """The Optuna study tuning ``arm`` in protocol sweep ``sweep``."""
+    return f"{sweep}.tune.{arm}"
+
+
+def confirm_study(sweep: str) -> str:
+    """The Optuna study of protocol sweep ``sweep``'s confirmation runs."""
+    return f"{sweep}.confirm"
