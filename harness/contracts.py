@@ -83,6 +83,14 @@ class Tag:
     GIT_DIRTY = "harness.git_dirty"
     REPRODUCES = "harness.reproduces"
     REPRODUCE_FORCED = "harness.reproduce_forced"
+    # Evaluation runs (harness.kind=eval) and logged models (harness evaluate, harness.tracking.models).
+    SOURCE_RUN = "harness.source_run_id"  # the training run whose checkpoint was evaluated
+    SOURCE_MODEL = "harness.source_model_id"  # the MLflow LoggedModel evaluated
+    TRAINED_ON = "harness.trained_on"  # the training run's data set (harness.dataset is the evaluated one)
+    EVAL_SPLIT = "harness.eval_split"
+    SCHEME_MAP = "harness.scheme_map"  # "wflw->300w" when predictions were mapped, else "none"
+    CHECKPOINT = "harness.checkpoint"  # on a LoggedModel: "best", "last" or "best,last"
+    CHECKPOINT_EPOCH = "harness.checkpoint_epoch"
     STUDY = "optuna.study"
     TRIAL_NUMBER = "optuna.trial_number"  # the latest attempt's number
     OPTUNA_STATE = "optuna.state"  # the latest attempt's state
@@ -137,6 +145,9 @@ class Metric:
     EPOCH_SECONDS = "time/epoch_seconds"
     ELAPSED_SECONDS = "time/elapsed_seconds"
     SAMPLES_PER_SECOND = "time/samples_per_second"
+    EVAL_NME = "eval/nme"  # an evaluation run's scores on its (data set, split)
+    EVAL_FR = "eval/fr"
+    EVAL_AUC = "eval/auc"
     # FaceLandmarkMetric's result keys (MMEngine prefixes them with the metric's prefix).
     FACE_NME = "face/nme"
     FACE_FR = "face/fr"
