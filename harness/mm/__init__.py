@@ -9,16 +9,18 @@ from harness import compat
 compat.apply()
 
 from harness.mm import (  # noqa: E402  (registration)
+    aam_head,
     checkpoint,
     codecs,
     estimators,
     heads,
     hooks,
+    hourglass,
     losses,
     metric,
     pruning,
     revalidate,
 )
 
-__all__ = ["checkpoint", "codecs", "estimators", "heads", "hooks", "losses", "metric", "pruning",
-           "revalidate"]
+__all__ = ["aam_head", "checkpoint", "codecs", "estimators", "heads", "hooks", "hourglass", "losses", "metric",
+           "pruning", "revalidate"]
