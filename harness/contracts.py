@@ -91,6 +91,7 @@ class Tag:
     SCHEME_MAP = "harness.scheme_map"  # "wflw->300w" when predictions were mapped, else "none"
     CHECKPOINT = "harness.checkpoint"  # on a LoggedModel: "best", "last" or "best,last"
     CHECKPOINT_EPOCH = "harness.checkpoint_epoch"
+    CHECKPOINT_FILE = "harness.checkpoint_file"
     STUDY = "optuna.study"
     TRIAL_NUMBER = "optuna.trial_number"  # the latest attempt's number
     OPTUNA_STATE = "optuna.state"  # the latest attempt's state
