@@ -6,14 +6,11 @@ the MLflow run with a status and the error as a tag; what was logged stays.
 """
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from harness import compat
 from harness.contracts import ExitCode, Metric, Outcome, Tag, outcome_of_exit
@@ -41,16 +38,9 @@ _REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 def _write_predictions_csv(npz_path: Path) -> Path:
-    """The per-image test NME as CSV, in percent like every NME metric (the npz keeps fractions)."""
-    data = np.load(npz_path)
-    out = npz_path.with_name("test_per_image.csv")
-    with open(out, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        # The unit is in the column name: a bare "nme" column of fractions read as percent is 100x off.
-        writer.writerow(["image_id", "nme_percent"])
-        for image_id, nme in zip(data["image_ids"], data["per_image_nme"], strict=True):
-            writer.writerow([image_id, f"{100.0 * float(nme):.6f}"])
-    return out
+    from harness.tracking.predictions import write_per_image_csv
+
+    return write_per_image_csv(npz_path, npz_path.with_name("test_per_image.csv"))
 
 
 def _best_val(client: MlflowClient, run_id: str) -> tuple[float | None, int | None]:
@@ -228,6 +218,9 @@ def _record_results(handle: RunHandle, work_dir: Path, request: TrainRequest,
     if best_nme is not None and best_epoch is not None:  # both or neither
         client.log_metric(handle.run_id, Metric.BEST_VAL_NME, best_nme, step=best_epoch)
         client.log_metric(handle.run_id, Metric.BEST_EPOCH, best_epoch, step=best_epoch)
+    from harness.tracking.models import log_trained_models  # best and last checkpoints as LoggedModels
+
+    log_trained_models(client, handle.run_id, work_dir)
     latest = client.get_run(handle.run_id).data.metrics
     val_last = {k.split("/", 1)[1]: v for k, v in latest.items() if k.startswith("val/")}
     result = TrainResult(
