@@ -1,11 +1,3 @@
-# DSNT (MMPose's DSNTHead): soft-argmax coordinates with smooth-l1 plus a Jensen-Shannon
-# regulariser toward a Gaussian of 2.0 cells at the target (weighted per keypoint after the
-# divergence, see harness.mm.losses.MaskedJSDiscretLoss); decoded by soft-argmax.
-_base_ = ['../_base_/experiments/300w-256_hrnetv2-w18_8xb64-60e.py']
-harness_method = 'dsnt'
-model = dict(head=dict(
-    type='DSNTHeatmapHead', beta=1.0, debias=False, lambda_t=-1,
-    loss=dict(type='MultipleLossWrapper', losses=[
-        dict(type='SmoothL1Loss', use_target_weight=True),
-        dict(type='MaskedJSDiscretLoss', use_target_weight=True)]),
-    decoder=dict(type='IntegralRegressionLabel', sigma=2.0)))
+# dsnt on 300w-256_hrnetv2-w18_8xb64-60e: the experiment and the method are the two bases (mm_configs/_base_/).
+_base_ = ['../_base_/experiments/300w-256_hrnetv2-w18_8xb64-60e.py', '../_base_/methods/dsnt.py']
+model = dict(head=_base_.pop('method_head'))

@@ -1,8 +1,3 @@
-# Classic Gaussian-target heatmap regression (MMPose's HeatmapHead + KeypointMSELoss,
-# sigma 2.0 cells), decoded by argmax + quarter offset (MSRAHeatmap, unbiased=False).
-_base_ = ['../_base_/experiments/cofw-256_hrnetv2-w18_8xb64-60e.py']
-harness_method = 'heatmap_mse'
-model = dict(head=dict(
-    type='MSEHeatmapHead',
-    loss=dict(type='KeypointMSELoss', use_target_weight=True),
-    decoder=dict(type='MSRAHeatmap', sigma=2.0, unbiased=False)))
+# heatmap-mse on cofw-256_hrnetv2-w18_8xb64-60e: the experiment and the method are the two bases (mm_configs/_base_/).
+_base_ = ['../_base_/experiments/cofw-256_hrnetv2-w18_8xb64-60e.py', '../_base_/methods/heatmap-mse.py']
+model = dict(head=_base_.pop('method_head'))

@@ -1,9 +1,3 @@
-# Soft-argmax / integral regression (MMPose's IntegralRegressionHead, beta 1, no debias)
-# with an L1 loss on coordinates normalised to the input size; decoded by the same
-# soft-argmax it was trained with.
-_base_ = ['../_base_/experiments/cofw-256_hrnetv2-w18_8xb64-60e.py']
-harness_method = 'softargmax'
-model = dict(head=dict(
-    type='SoftArgmaxHead', beta=1.0, debias=False,
-    loss=dict(type='L1Loss', use_target_weight=True),
-    decoder=dict(type='IntegralRegressionLabel', sigma=2.0)))
+# softargmax on cofw-256_hrnetv2-w18_8xb64-60e: the experiment and the method are the two bases (mm_configs/_base_/).
+_base_ = ['../_base_/experiments/cofw-256_hrnetv2-w18_8xb64-60e.py', '../_base_/methods/softargmax.py']
+model = dict(head=_base_.pop('method_head'))

@@ -1,11 +1,4 @@
-# DSNT (MMPose's DSNTHead): soft-argmax coordinates with smooth-l1 plus a Jensen-Shannon
-# regulariser toward a Gaussian of 1.0 cells at the target (weighted per keypoint after the
-# divergence, see harness.mm.losses.MaskedJSDiscretLoss); decoded by soft-argmax.
-_base_ = ['../_base_/experiments/synth300w-128_hrnet-tiny_1xb32-12e.py']
-harness_method = 'dsnt'
-model = dict(head=dict(
-    type='DSNTHeatmapHead', beta=1.0, debias=False, lambda_t=-1,
-    loss=dict(type='MultipleLossWrapper', losses=[
-        dict(type='SmoothL1Loss', use_target_weight=True),
-        dict(type='MaskedJSDiscretLoss', use_target_weight=True)]),
-    decoder=dict(type='IntegralRegressionLabel', sigma=1.0)))
+# dsnt on synth300w-128_hrnet-tiny_1xb32-12e: the experiment and the method are the two bases (mm_configs/_base_/).
+_base_ = ['../_base_/experiments/synth300w-128_hrnet-tiny_1xb32-12e.py', '../_base_/methods/dsnt.py']
+model = dict(head=_base_.pop('method_head'))
+model['head']['decoder']['sigma'] = 1.0  # cells of the 32 x 32 grid
