@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
 __all__ = ["JOURNAL_PREFIX", "default_storage_url", "normalize_url", "is_journal",
-           "journal_path", "redact", "split_password", "open_storage", "server_lock"]
+           "journal_path", "redact", "split_password", "open_storage", "server_lock",
+           "SHARED_FILESYSTEMS", "filesystem_type", "unshared_storage", "unshared_tracking"]
 
 JOURNAL_PREFIX = "journal:"
 _RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
@@ -172,3 +173,48 @@ def open_storage(url: str, *, create: bool = True, heartbeat_interval: int | Non
             return _rdb(url, heartbeat_interval, grace_period, stale_callback)
     finally:
         engine.dispose()
+
+
+# File systems every node of a cluster mounts alike (a journal there is reachable by all).
+SHARED_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "lustre", "gpfs", "beegfs", "cephfs", "ceph", "glusterfs", "fuse.glusterfs",
+    "panfs", "wekafs", "pvfs2", "orangefs", "cifs", "smb3", "fuse.sshfs", "fuse.juicefs",
+})
+# A database URI would leave artifacts in a local ./mlruns: only a server (or Databricks) serves both.
+_MLFLOW_SHARED_SCHEMES = ("http", "https", "databricks")
+
+
+def filesystem_type(path: str | Path, mounts: str = "/proc/mounts") -> str:
+    """The type of the file system holding ``path`` (its longest mount point in ``mounts``)."""
+    target = Path(path).resolve()
+    best, kind = -1, "unknown"
+    with open(mounts) as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            point = Path(fields[1].replace("\\040", " "))
+            if (target == point or point in target.parents) and len(str(point)) > best:
+                best, kind = len(str(point)), fields[2]
+    return kind
+
+
+def unshared_storage(url: str) -> str | None:
+    """Why other nodes cannot reach the Optuna storage behind a normalized URL (None: they can)."""
+    if url.startswith("sqlite"):
+        return "is a SQLite file: use --storage postgresql://user@host/db (or a journal on a shared file system)"
+    if not is_journal(url):
+        return None
+    kind = filesystem_type(journal_path(url).parent)
+    if kind in SHARED_FILESYSTEMS:
+        return None
+    return (f"is a journal on a node-local file system ({kind}): use --storage postgresql://user@host/db, "
+            "or a journal path on a shared file system (NFS, Lustre, GPFS, BeeGFS, CephFS)")
+
+
+def unshared_tracking(uri: str) -> str | None:
+    """Why other nodes cannot log to the MLflow store ``uri`` (None: they can)."""
+    if _scheme(uri) in _MLFLOW_SHARED_SCHEMES and "://" in uri:
+        return None
+    return ("is a local MLflow store: start an `mlflow server` with a database backend and a shared "
+            "artifact root, and set mlflow.tracking_uri (or --tracking-uri) to its URL, e.g. http://host:5000")
