@@ -31,6 +31,8 @@ class SweepContext:
         parent_run_id: the sweep's MLflow parent run (None on a dry run).
         env: the environment trainers inherit (slot variables are added on top).
         deadline: wall-clock time (``time.time()``) after which no trial starts.
+        study: the Optuna study, when not the spec's name (a protocol's stages).
+        stage: a protocol stage ("tune" or "confirm"), tagged on every trial's run.
     """
 
     spec: SweepSpec
@@ -47,10 +49,12 @@ class SweepContext:
     deadline: float | None = None
     heartbeat_interval: float = 10.0
     grace_period: float = 60.0
+    study: str | None = None
+    stage: str | None = None
 
     @property
     def study_name(self) -> str:
-        return self.spec.name
+        return self.study or self.spec.name
 
     @property
     def heartbeat_dir(self) -> Path:

@@ -165,12 +165,15 @@ def _start_workers(ctx: SweepContext, slots: list[Slot]) -> list[threading.Threa
 
 def run_sweep(ctx: SweepContext, slots: list[Slot], *,
               on_status: Callable[[SweepStatus], None] | None = None,
-              poll_seconds: float = 2.0, retry_failed: bool = False) -> SweepStatus:
+              poll_seconds: float = 2.0, retry_failed: bool = False,
+              finish_parent: bool = True) -> SweepStatus:
     """Run (or resume) a sweep until every planned trial is settled or out of retries.
 
     Failed attempts within the retry budget are queued again after each round of
     workers (bad input waits for a re-run: repeating it now would fail the same way).
     Returns the final status; ``status.missing`` lists what is not settled.
+    ``finish_parent=False`` (a protocol's stage) logs the summary but leaves the parent
+    run open: the protocol, not its stage, is what finishes.
     """
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period),
@@ -203,7 +206,7 @@ def run_sweep(ctx: SweepContext, slots: list[Slot], *,
         on_status(status)
     if client is not None and ctx.parent_run_id:
         mlflow_parent.close_parent(client, ctx.parent_run_id, status.as_dict(),
-                                   trials_csv(trials), finished=not status.missing)
+                                   trials_csv(trials), finished=finish_parent and not status.missing)
     return status
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from harness.sweep.protocol_spec import Protocol, parse_protocol
 from harness.sweep.space import Param, parse_search_space
 
 __all__ = [
@@ -130,13 +131,14 @@ class SweepSpec:
     description: str = ""
     path: str = ""
     text: str = ""
+    protocol: Protocol | None = None  # tune-then-confirm (harness.sweep.protocol_spec)
 
     def arm(self, name: str) -> Arm:
         return next(a for a in self.arms if a.name == name)
 
 
 _TOP = {"name", "description", "base_config", "arms", "seeds", "sampler", "pruner", "objective",
-        "budget", "resources", "storage", "work_dir", "mlflow"}
+        "budget", "resources", "storage", "work_dir", "mlflow", "protocol"}
 
 
 class _Reader:
@@ -272,7 +274,7 @@ def _parse_seeds(top: _Reader) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-def _parse_budget(b: _Reader, sampler: Sampler) -> Budget:
+def _parse_budget(b: _Reader, sampler: Sampler, protocol: Protocol | None) -> Budget:
     b.check_keys({"epochs", "n_trials", "timeout", "max_retry"})
     budget = Budget(
         epochs=_positive(b, "epochs", b.get("epochs", int)),
@@ -280,7 +282,8 @@ def _parse_budget(b: _Reader, sampler: Sampler) -> Budget:
         timeout=_positive(b, "timeout", b.get("timeout", (int, float), None), 0),
         max_retry=_positive(b, "max_retry", b.get("max_retry", int, 2), 0),
     )
-    if sampler.type != "grid" and b.data.get("n_trials") is None:
+    # With a protocol, the tuning budget is per arm: protocol.tune.n_trials.
+    if sampler.type != "grid" and b.data.get("n_trials") is None and protocol is None:
         b.fail(f"required with sampler {sampler.type!r}", b.key("n_trials"))
     return budget
 
@@ -330,7 +333,10 @@ def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec
         reduce=o.get("reduce", str, "last", choices=("last", "best")),
         hook_metric=o.get("hook_metric", str, "face/nme"),
     )
-    budget = _parse_budget(top.sub("budget"), sampler)
+    raw_budget = top.data.get("budget")
+    protocol = parse_protocol(top, names, raw_budget.get("n_trials") if isinstance(raw_budget, dict) else None,
+                              sampler.type)
+    budget = _parse_budget(top.sub("budget"), sampler, protocol)
     m = top.sub("mlflow")
     m.check_keys({"tracking_uri", "experiment"})
     spec = SweepSpec(
@@ -339,7 +345,7 @@ def parse_spec(data: Any, *, file: str, root: Path, text: str = "") -> SweepSpec
         resources=_parse_resources(top.sub("resources")),
         mlflow=MlflowTarget(m.get("tracking_uri", str, None), m.get("experiment", str, None)),
         storage=top.get("storage", str, None), work_dir=top.get("work_dir", str, None),
-        description=top.get("description", str, ""), path=file, text=text,
+        description=top.get("description", str, ""), path=file, text=text, protocol=protocol,
     )
     if errors:
         raise SpecError(*errors, arms=tuple(sound))

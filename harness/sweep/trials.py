@@ -102,16 +102,20 @@ def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRe
         trial.set_user_attr(key, value)
     tags = {Tag.SWEEP: spec.name, Tag.ARM: arm.name, Tag.TRIAL_ID: tid,
             Tag.STUDY: ctx.study_name, Tag.TRIAL_NUMBER: str(trial.number)}
+    if ctx.stage is not None:
+        tags[Tag.STAGE] = ctx.stage
+        trial.set_user_attr(Attr.STAGE, ctx.stage)
     hooks = (pruning_hook(ctx, trial.number),) if spec.pruner.type != "none" else ()
     searched = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in params.items())
     description = (f"{arm.method} (arm {arm.name}), seed {seed}, config {arm.config}; "
                    f"sweep {spec.name}, Optuna trial {trial.number}"
+                   + (f" ({ctx.stage} stage)" if ctx.stage else "")
                    + (f"; searched: {searched}" if searched else ""))
     return TrainRequest(
         config=arm.config, work_dir=str(work_dir), seed=seed, cfg_options=overrides,
         tracking_uri=ctx.tracking_uri, experiment=ctx.experiment,
         # Method first: the MLflow runs table cuts long names from the right.
-        run_name=f"{arm.method}-s{seed} · {spec.name}#{trial.number}", tags=tags,
+        run_name=f"{arm.method}-s{seed} · {ctx.study_name}#{trial.number}", tags=tags,
         parent_run_id=ctx.parent_run_id, device=slot.device, cpu_threads=slot.cpu_threads,
         extra_hooks=hooks, launcher="pytorch" if slot.nproc > 1 else "none",
         trial_id=tid, trial_number=trial.number, description=description,
