@@ -20,7 +20,8 @@ from harness.mm import (  # noqa: E402  (registration)
     metric,
     pruning,
     revalidate,
+    transforms,
 )
 
 __all__ = ["aam_head", "checkpoint", "codecs", "estimators", "heads", "hooks", "hourglass", "losses", "metric",
-           "pruning", "revalidate"]
+           "pruning", "revalidate", "transforms"]

@@ -27,6 +27,7 @@ from harness.losses.aam_targets import edge_maps, point_maps
 from harness.losses.awing import AWingLoss
 from harness.mm.aam_edges import edges_for
 from harness.mm.hourglass import StackMaps
+from harness.schemes import get_scheme
 
 __all__ = ["StackedAAMHead", "stack_weights"]
 
@@ -44,7 +45,7 @@ def _without_projection(head: nn.Module) -> nn.Module:
     if not isinstance(layer, nn.Conv2d):
         raise TypeError(f"per_stack head {type(head).__name__} has no 1x1 final_layer to remove")
     # MMPose's HeatmapHead runs an Identity, IntegralRegressionHead skips a None layer.
-    head.final_layer = nn.Identity() if hasattr(head, "deconv_layers") else None
+    setattr(head, "final_layer", nn.Identity() if hasattr(head, "deconv_layers") else None)  # noqa: B010
     return head
 
 
@@ -55,9 +56,9 @@ class StackedAAMHead(BaseHead):
     Args:
         per_stack: config of a comparison head (its ``in_channels``/``out_channels`` are
             set to ``out_channels``); its loss and decoder are the method's.
-        out_channels: K landmarks.
         heatmap_size: (W, H) of the maps.
         scheme: landmark scheme of the AAM edges ("wflw", "300w", "cofw").
+        out_channels: K landmarks; None: the scheme's.
         num_stacks: stacks of the backbone (weights :func:`stack_weights`).
         maps: "landmarks" or "fused" (module docstring).
         aux_weight: weight of each AWing term (STAR: 10 for points, 10 for edges); 0 drops them.
@@ -67,16 +68,19 @@ class StackedAAMHead(BaseHead):
             the decoder's sizes for every head alike.
     """
 
-    def __init__(self, per_stack: dict, out_channels: int, heatmap_size: Sequence[int], scheme: str = "wflw",
-                 num_stacks: int = 4, maps: str = "landmarks", aux_weight: float = 10.0, aam_sigma: float = 0.375,
-                 decoder: dict | None = None, init_cfg: dict | None = None) -> None:
+    def __init__(self, per_stack: dict, heatmap_size: Sequence[int], scheme: str = "wflw",
+                 out_channels: int | None = None, num_stacks: int = 4, maps: str = "landmarks",
+                 aux_weight: float = 10.0, aam_sigma: float = 0.375, decoder: dict | None = None,
+                 init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg)
+        out_channels = out_channels or get_scheme(scheme).num_keypoints
         if maps not in MAPS:
             raise ValueError(f"maps must be one of {MAPS}, got {maps!r}")
         inner = dict(per_stack, in_channels=out_channels, out_channels=out_channels, heatmap_size=heatmap_size)
         if decoder is not None and "decoder" in inner:
             inner["decoder"] = {**decoder, **inner["decoder"]}
-        self.per_stack = _without_projection(MODELS.build(inner))
+        # Any: the wrapped head is one of several MMPose head classes, used through their loss/predict.
+        self.per_stack: Any = _without_projection(MODELS.build(inner))
         self.heatmap_size = tuple(heatmap_size)
         self.maps, self.aux_weight, self.aam_sigma = maps, aux_weight, aam_sigma
         self.weights = stack_weights(num_stacks)

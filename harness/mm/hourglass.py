@@ -24,6 +24,7 @@ from mmpose.registry import MODELS
 from torch import Tensor, nn
 
 from harness.mm.aam_edges import Edge, edges_for
+from harness.schemes import get_scheme
 
 __all__ = ["StackMaps", "STARHourglass", "coord_channels"]
 
@@ -163,6 +164,9 @@ class EdgeToPoint(nn.Module):
     its edges' maps, or 1 for a landmark on no edge. Buffers, so they are in the state dict.
     """
 
+    weight: Tensor
+    bias: Tensor
+
     def __init__(self, edges: Sequence[Edge], num_points: int) -> None:
         super().__init__()
         weight = torch.zeros(num_points, len(edges))
@@ -185,8 +189,8 @@ class STARHourglass(BaseBackbone):
     """Stacked hourglass with CoordConv and AAM (STAR's ``StackedHGNetV1``).
 
     Args:
-        num_keypoints: K landmark (and point) maps per stack.
         scheme: landmark scheme whose AAM edges are predicted ("wflw", "300w", "cofw").
+        num_keypoints: K landmark (and point) maps per stack; None: the scheme's.
         num_stacks, num_levels, channels: 4, 4, 256 in STAR.
         heatmap_act: "none" (raw scores, the ICCV 2025 paper's ``activation="none"``) or
             "in+relu" (instance norm then ReLU, STAR's own).
@@ -197,10 +201,11 @@ class STARHourglass(BaseBackbone):
     ``num_stacks`` :class:`StackMaps` at (H / 4, W / 4), the last one final.
     """
 
-    def __init__(self, num_keypoints: int, scheme: str = "wflw", num_stacks: int = 4, num_levels: int = 4,
-                 channels: int = 256, heatmap_act: str = "none", use_aam: bool = True,
+    def __init__(self, scheme: str = "wflw", num_keypoints: int | None = None, num_stacks: int = 4,
+                 num_levels: int = 4, channels: int = 256, heatmap_act: str = "none", use_aam: bool = True,
                  init_cfg: dict | list | None = None) -> None:
         super().__init__(init_cfg)
+        num_keypoints = num_keypoints or get_scheme(scheme).num_keypoints
         if heatmap_act not in HEATMAP_ACTIVATIONS:
             raise ValueError(f"heatmap_act must be one of {HEATMAP_ACTIVATIONS}, got {heatmap_act!r}")
         self.num_stacks, self.heatmap_act, self.use_aam = num_stacks, heatmap_act, use_aam
