@@ -1,7 +1,6 @@
 # Everything but the method for STAR's recipe on cofw: runtime, data (cofw-256 with STAR's
 # augmentation), STAR's hourglass, STAR's schedule and weight EMA (see each base).
-_base_ = ['../default_runtime.py', '../datasets/cofw-256.py', '../datasets/star-aug-256.py', '../models/star-hg4.py',
-          '../schedules/star-200e.py']
+_base_ = ['../default_runtime.py', '../datasets/cofw-256.py', '../datasets/star-aug-256.py', '../models/star-hg4.py', '../schedules/star-200e.py']
 model = dict(backbone=dict(scheme='cofw'), head=dict(scheme='cofw'))
 train_dataloader = dict(batch_size=32, dataset=dict(pipeline=_base_.pop('star_train_pipeline')))
 custom_hooks = _base_.custom_hooks + [_base_.pop('star_ema_hook')]
