@@ -17,10 +17,9 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, R
 from mlflow.exceptions import MlflowException
 
 from harness.contracts import RUN_FILE, Tag
-from harness.tracking.store import ensure_experiment
+from harness.tracking.store import check_reachable, ensure_experiment, sqlite_path
 
-__all__ = ["RunHandle", "open_run", "run_id_of", "RUN_FILE"]
-
+__all__ = ["RunHandle", "open_run", "run_id_of", "open_client_for_reading", "RUN_FILE"]
 
 
 @dataclass
@@ -74,6 +73,16 @@ def run_id_of(work_dir: str | Path) -> str | None:
         return str(json.loads((Path(work_dir) / RUN_FILE).read_text())["run_id"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def open_client_for_reading(tracking_uri: str) -> MlflowClient:
+    """A client of a store that must already exist: a missing SQLite file or a dead server is
+    a :class:`ValueError` (MLflow would create an empty store, or retry for minutes)."""
+    db = sqlite_path(tracking_uri)
+    if db is not None and not db.is_file():
+        raise ValueError(f"no MLflow store at {db} (tracking URI {tracking_uri})")
+    check_reachable(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri)
 
 
 def _find_trial_run(client: MlflowClient, experiment_id: str, trial_id: str) -> str | None:
