@@ -15,6 +15,7 @@ from mmengine.config import Config
 from harness.data.mapping import SCHEME_MAPS
 from harness.evaluate.data import EvalSplit
 from harness.schemes import get_scheme
+from harness.train.config import parse_config_file
 from harness.train.errors import BadRequest
 
 __all__ = ["EvalConfig", "eval_config", "load_model_config", "model_scheme", "EVAL_PREDICTIONS"]
@@ -39,12 +40,7 @@ class EvalConfig:
 def load_model_config(path: str | Path) -> Config:
     """Parse a model's config; one-line :class:`BadRequest` when it is missing or broken."""
     path = Path(path)
-    if not path.is_file():
-        raise BadRequest(f"{path}: config file not found")
-    try:
-        cfg = Config.fromfile(str(path))
-    except Exception as exc:  # MMEngine raises many types for a bad config file
-        raise BadRequest(f"{path}: cannot parse config ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
+    cfg = parse_config_file(path)
     for key in ("model", "test_dataloader", "test_evaluator"):
         if not cfg.get(key):
             raise BadRequest(f"{path}: no {key}: not a model config to evaluate")

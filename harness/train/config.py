@@ -11,7 +11,7 @@ from harness.train.preflight import override_problems, plain_keys
 from harness.train.request import TrainRequest
 from harness.train.resume import pick_resume_checkpoint
 
-__all__ = ["load_config", "check_override_keys", "PREDICTIONS_FILE"]
+__all__ = ["load_config", "parse_config_file", "check_override_keys", "PREDICTIONS_FILE"]
 
 PREDICTIONS_FILE = "predictions/test_predictions.npz"
 
@@ -42,6 +42,16 @@ def _absolute_data_roots(cfg: Config, base: Path) -> None:
                 loader.dataset.data_root = str((base / root).resolve()) + "/"
 
 
+def parse_config_file(path: Path) -> Config:
+    """``Config.fromfile``, with a one-line :class:`BadRequest` for a missing or broken file."""
+    if not path.is_file():
+        raise BadRequest(f"{path}: config file not found")
+    try:
+        return Config.fromfile(str(path))
+    except Exception as exc:  # MMEngine raises many types for a bad config file
+        raise BadRequest(f"{path}: cannot parse config ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
+
+
 def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
     """Return the resolved MMEngine config of ``request``.
 
@@ -49,12 +59,7 @@ def load_config(request: TrainRequest, base_dir: Path | None = None) -> Config:
         BadRequest: the config file is missing or unparsable, or an override key is unknown.
     """
     path = Path(request.config)
-    if not path.is_file():
-        raise BadRequest(f"{path}: config file not found")
-    try:
-        cfg = Config.fromfile(str(path))
-    except Exception as exc:  # MMEngine raises many types for a bad config file
-        raise BadRequest(f"{path}: cannot parse config ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
+    cfg = parse_config_file(path)
     if request.cfg_options:
         check_override_keys(cfg, request.cfg_options, str(path))
         cfg.merge_from_dict(plain_keys(request.cfg_options))
