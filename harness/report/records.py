@@ -48,7 +48,7 @@ _TAG_COLUMNS = {
     Tag.METHOD: "method", Tag.ARM: "arm", Tag.DATASET: "dataset",
     Tag.DATASET_KIND: "dataset_kind", Tag.SCHEME: "scheme", Tag.SEED: "seed",
     Tag.SWEEP: "sweep", Tag.TRIAL_ID: "trial_id", Tag.OUTCOME: "outcome",
-    Tag.TRIAL_NUMBER: "trial_number", Tag.PARENT_RUN: "parent_run_id",
+    Tag.TRIAL_NUMBER: "trial_number", Tag.PARENT_RUN: "parent_run_id", Tag.STAGE: "stage",
 }
 _PARAM_COLUMNS = ("eval.normalizer", "eval.threshold", "decoder", "flip_test", "input_size",
                   "heatmap_size", "max_epochs", "backbone")
