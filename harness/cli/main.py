@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, str] = {
     "reproduce": "harness.cli.reproduce",
     "sweep": "harness.cli.sweep",
     "report": "harness.cli.report",
+    "evaluate": "harness.cli.evaluate",
+    "predict": "harness.cli.predict",
 }
 
 
