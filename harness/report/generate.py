@@ -17,8 +17,9 @@ import pandas as pd
 
 from harness.report import records as rec
 from harness.report import sections, stats, tables
-from harness.report.optuna_section import optuna_section
+from harness.report.optuna_section import OptunaSection, optuna_section
 from harness.report.parent import summarise_on_parent
+from harness.report.protocol import confirmation_only, protocol_section
 from harness.report.published import published_for
 from harness.report.render import write_report
 from harness.tracking.links import experiment_url, run_url, ui_command
@@ -110,11 +111,17 @@ def analyse(records: rec.Records, baseline: str | None, target: str) -> Analysis
         RecordsError: no run has the metrics the comparison needs.
         ValueError: the baseline or target cannot be resolved.
     """
-    usable, excluded = tables.split_usable(records.runs, records.history)
+    # A tune-then-confirm sweep is compared on its confirmation runs alone: a tuned
+    # winner's own trials would carry the winner's curse into the verdict.
+    runs, tuning = confirmation_only(records.runs)
+    usable, excluded = tables.split_usable(runs, records.history)
     if usable.empty:
         reasons = "; ".join(sorted(set(excluded["why"])))
         raise rec.RecordsError(f"none of the {len(excluded)} training runs has the needed metrics ({reasons})")
     usable, notes = tables.select_configs(usable, records.history)
+    if tuning:
+        notes.insert(0, f"tune-then-confirm: {tuning} tuning runs are left out; every table and the verdict "
+                        "use the confirmation runs (fresh seeds) only")
     base = tables.pick_baseline(usable, baseline)
     per = tables.per_run(usable, records.history)
     targets, rule, target_notes = _targets(per, base, target)
@@ -163,13 +170,16 @@ def generate_report(request: ReportRequest) -> ReportResult:
     """
     client = rec.open_client(request.tracking_uri)
     records = rec.load_records(client, request.experiment, request.sweep)
-    analysis = analyse(records, request.baseline, request.target)
+    protocol = protocol_section(records.parent)
+    baseline = request.baseline or (protocol.baseline if protocol is not None else None)
+    analysis = analyse(records, baseline, request.target)
     parent = records.parent or _single_sweep_parent(client, request.experiment, analysis.usable)
-    study = optuna_section(parent)
+    study = optuna_section(parent) if protocol is None else OptunaSection(notes=[
+        "Optuna search section left out: the protocol section shows each arm's tuning and choice"])
     if parent is None and request.sweep:
         study.notes.append(f"no parent run (harness.kind=sweep) for sweep {request.sweep!r}: no Optuna section")
     url, links = _links(request, records.experiment_id, parent)
-    report = sections.build_report(analysis, study, request, links)
+    report = sections.build_report(analysis, study, request, links, protocol)
     files = write_report(report, request.out)
     logged_to = None
     if parent is not None and request.log_to_parent:

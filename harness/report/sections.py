@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # generate imports this module
 
     from harness.report.generate import Analysis, ReportRequest
     from harness.report.optuna_section import OptunaSection
+    from harness.report.protocol import ProtocolSection
 
 __all__ = ["build_report"]
 
@@ -125,8 +126,19 @@ def _methods_text(base: str, n_max: int) -> list[str]:
     ]
 
 
+def _protocol_section(protocol: ProtocolSection, tabs: dict[str, pd.DataFrame]) -> Section:
+    tabs.update(protocol.tables)
+    return Section("Protocol: equal tuning, selection on validation, fresh-seed confirmation", [
+        ("Tuning: every arm got the same budget (trials, epochs, pruner, sampler and its seed) over its own "
+         "search space, objective val NME; an arm without a search space trained its defaults. Selection: "
+         "each arm's configuration with the best mean val NME over its tuning trials, chosen before any "
+         "confirmation run and without reading a test metric. Confirmation: the chosen configurations "
+         "re-trained on seeds no tuning trial used; sections 1 to 4 and the verdict read these runs only."),
+        *protocol.notes], list(protocol.tables))
+
+
 def build_report(analysis: Analysis, study: OptunaSection, request: ReportRequest,
-                 links: list[str] | None = None) -> Report:
+                 links: list[str] | None = None, protocol: ProtocolSection | None = None) -> Report:
     """Assemble the Report (verdict, sections, tables, figures) from an Analysis and a study section."""
     tabs, base = dict(analysis.tables), analysis.baseline
     figs, names = _figures(analysis)
@@ -170,6 +182,8 @@ def build_report(analysis: Analysis, study: OptunaSection, request: ReportReques
              "of the point error divided by the image's normaliser.")],
             ["wflw_subsets"] if not tabs["wflw_subsets"].empty else [], names["errors"], subset_skip),
     ]
+    if protocol is not None:
+        sections.insert(1, _protocol_section(protocol, tabs))
     _study_section(study, tabs, figs, sections, analysis.records.parent)
     env = tabs["environment"]
     env_warn = [f"WARNING: runs differ in {k}" for k in env.query("n_distinct > 1")["key"]] if not env.empty else []
@@ -180,7 +194,8 @@ def build_report(analysis: Analysis, study: OptunaSection, request: ReportReques
         skipped=[line for n, line in (("excluded_runs", "No run was excluded."),
                                       ("environment", "No environment recorded on the compared runs."))
                  if tabs[n].empty]))
-    found = verdicts(summary, tabs["paired_seeds"], tabs["convergence"])
+    found = verdicts(summary, tabs["paired_seeds"], tabs["convergence"],
+                     protocol.decisions if protocol is not None else None)
     notes = ([] if found else [f"Only the baseline {base} was run: nothing to compare it with."]) + list(links or [])
     return Report(f"Objective comparison: {request.sweep or request.experiment}", [p for p in intro if p],
                   sections, tabs, figs, found, notes, summary["dataset"].nunique() == 1)

@@ -7,7 +7,9 @@ and the limits of the design (the exact-test floor, the smallest detectable diff
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -88,8 +90,25 @@ def _limits(row: pd.Series) -> str:
     return f"Not decidable with {n} seeds: " + "; ".join(parts)
 
 
-def verdicts(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFrame) -> list[Verdict]:
-    """A verdict per (data set, non-baseline method), in table order."""
+def _sequential(decision: Mapping[str, Any] | None) -> str:
+    """The confirmation stage's own decision: it, not the fixed-n interval, accounts for the stopping."""
+    if decision is None:
+        return ""
+    why = {"differs": "the sign is decided", "equivalent": "equivalent within the margin",
+           "max": "undecided at the maximum seed count", "continue": "not decided yet"}
+    low, high = decision["low"], decision["high"]
+    ci = (f"95% repeated CI {signed(low)} to {signed(high)}" if math.isfinite(low) and math.isfinite(high)
+          else "no interval yet")
+    return (f" Sequential confirmation on fresh seeds: {why.get(decision['state'], decision['state'])} after "
+            f"{int(decision['n'])} seeds ({ci}, group-sequential t, valid under the stopping rule).")
+
+
+def verdicts(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFrame,
+             sequential: Mapping[str, Mapping[str, Any]] | None = None) -> list[Verdict]:
+    """A verdict per (data set, non-baseline method), in table order.
+
+    ``sequential``: a protocol's last stopping decision per method (harness.report.protocol).
+    """
     out = []
     by_arm = summary.set_index(["dataset", "method"])
     conv = convergence.set_index(["dataset", "method"]) if not convergence.empty else None
@@ -98,7 +117,8 @@ def verdicts(summary: pd.DataFrame, paired: pd.DataFrame, convergence: pd.DataFr
         key = (row["dataset"], row["method"])
         speed = conv.loc[key] if conv is not None and key in conv.index else None
         lead = f"{row['method']} vs {row['baseline']} on {row['dataset']}"
-        text = (f"{_direction(row)}, {_difference(row, own, base)}; {_speed(speed)}. {_limits(row)}.")
+        text = (f"{_direction(row)}, {_difference(row, own, base)}; {_speed(speed)}. {_limits(row)}."
+                + _sequential((sequential or {}).get(row["method"])))
         lead = f"{lead} ({_evaluation(own, base)})"
         out.append(Verdict(row["dataset"], row["method"], lead, text))
     return out

@@ -126,7 +126,8 @@ def _decide(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.Bas
                      if (m, s) in values and (confirm.baseline, s) in values]
             decisions[m] = decide(diffs, confirm.looks, confirm.alpha, confirm.margin)
         study.set_user_attr(name, json.dumps({
-            "look": r.look, "seeds": list(seeds), "method": METHOD,
+            "look": r.look, "seeds": list(seeds), "method": METHOD, "alpha": confirm.alpha,
+            "margin": confirm.margin, "baseline": confirm.baseline, "metric": confirm.metric,
             "decisions": {m: d.as_dict() for m, d in decisions.items()}}))
     for m, d in decisions.items():
         _log.info("confirmation round %d (%d seeds): %s vs %s: %s, difference %.4f (%.4f to %.4f)",
@@ -180,7 +181,7 @@ def _open_parent(ctx: SweepContext, storage: optuna.storages.BaseStorage) -> Swe
                     "tuning_trials_per_arm": spec.protocol.n_trials, "tuning_seeds":
                         ",".join(map(str, spec.seeds)), "baseline": confirm.baseline,
                     "confirm_seeds": f"{confirm.min_seeds}..{confirm.max_seeds}",
-                    "max_epochs": spec.budget.epochs})
+                    "max_epochs": spec.budget.epochs, "device": spec.resources.device})
         client.set_tag(parent, Tag.PROTOCOL, spec.protocol.kind)
     return dataclasses.replace(ctx, parent_run_id=parent)
 
