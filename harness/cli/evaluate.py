@@ -4,8 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.contracts import ExitCode
+
+if TYPE_CHECKING:
+    from harness.evaluate import EvalResult
 
 __all__ = ["register"]
 
@@ -26,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "evaluate", help="score a run, logged model or checkpoint on a split of a prepared set (no training)",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", nargs="?", help="a training run id, or models:/<model-id>")
+    parser.add_argument("--sweep", help="every finished training run of this sweep (its name), one after another")
     parser.add_argument("--checkpoint", help="a checkpoint file (with --config, instead of a run)")
     parser.add_argument("--config", help="the checkpoint's resolved config")
     parser.add_argument("--data", required=True, help="a set made by `harness data prepare` or `harness data synth`")
@@ -44,23 +49,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
+def _sweep_targets(args: argparse.Namespace) -> list[str]:
+    from harness.tracking.models import sweep_runs
+    from harness.tracking.run import open_client_for_reading
+    from harness.tracking.store import default_tracking_uri
+    from harness.train.errors import BadRequest
+
+    uri = args.tracking_uri or default_tracking_uri()
+    try:
+        runs = sweep_runs(open_client_for_reading(uri), args.sweep)
+    except (ValueError, ConnectionError) as exc:
+        raise BadRequest(str(exc)) from exc
+    if not runs:
+        raise BadRequest(f"no finished training run of sweep {args.sweep!r} in {uri}")
+    return [r.info.run_id for r in runs]
+
+
 def run(args: argparse.Namespace) -> int:
     from harness.evaluate import EvalRequest, evaluate
     from harness.train.errors import BadRequest
 
-    request = EvalRequest(
-        target=args.target, data=Path(args.data), split=args.split, out=Path(args.out), checkpoint=args.checkpoint,
-        config=args.config, which=args.which, flip_test=args.flip_test, tracking_uri=args.tracking_uri or "",
-        experiment=args.experiment, threads=args.threads)
     try:
-        result = evaluate(request)
+        if args.sweep and (args.target or args.checkpoint or args.config):
+            raise BadRequest("--sweep evaluates the sweep's runs: give no RUN_ID, --checkpoint or --config with it")
+        targets = _sweep_targets(args) if args.sweep else [args.target]
+        for target in targets:
+            _report(evaluate(EvalRequest(
+                target=target, data=Path(args.data), split=args.split, out=Path(args.out),
+                checkpoint=args.checkpoint, config=args.config, which=args.which, flip_test=args.flip_test,
+                tracking_uri=args.tracking_uri or "", experiment=args.experiment, threads=args.threads)))
     except BadRequest as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    if args.sweep:
+        uri = f" --tracking-uri {args.tracking_uri}" if args.tracking_uri else ""
+        print(f"Your own faces: harness data prepare 300w --src DIR --out data/mine && "
+              f"harness evaluate --sweep {args.sweep} --data data/mine --split test_full{uri}")
+    return ExitCode.OK
+
+
+def _report(result: EvalResult) -> None:
     s, ec = result.scores, result.config
     mapped = f", mapped {ec.model_scheme}->{ec.data_scheme}" if ec.mapped else ""
     print(f"{result.source.label}\n  on {result.data.label} ({result.num_images} images{mapped}, "
           f"{ec.cfg.test_evaluator.normalizer} NME, flip test {'on' if ec.flip_test else 'off'}): "
           f"NME {s['nme']:.4f}%  FR@{100 * ec.cfg.test_evaluator.threshold:g}% {s['fr']:.2f}%  AUC {s['auc']:.4f}")
+    same = result.matches_own_test
+    if same is not None:
+        print(f"  the training run's own test split: {'equal to' if same else 'DIFFERENT from'} its test metrics "
+              f"(test/nme {result.own_test.get('nme', float('nan')):.4f}%)")
     print(f"  evaluation run {result.run_id}; per-image NME: {result.per_image_csv}")
-    return ExitCode.OK

@@ -75,6 +75,14 @@ class EvalResult:
     predictions: Path
     per_image_csv: Path
     num_images: int
+    own_test: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def matches_own_test(self) -> bool | None:
+        """Whether the scores equal the training run's ``test/*`` exactly (None: not its own test set)."""
+        if not self.own_test:
+            return None
+        return all(self.scores.get(k) == v for k, v in self.own_test.items())
 
 
 def _own_test_set(source: ModelSource, cfg_test_ann: Path | None, data: EvalSplit) -> bool:
@@ -94,7 +102,7 @@ def _config_test_ann(cfg: Config) -> Path | None:
     return Path(root) / dataset.ann_file if root else None
 
 
-def _params(source: ModelSource, ec: EvalConfig, data: EvalSplit, num_images: int) -> dict[str, str]:
+def _params(source: ModelSource, ec: EvalConfig, data: EvalSplit, num_images: int, threads: int) -> dict[str, str]:
     from harness.train.describe import decoder_name
 
     evaluator = ec.cfg.test_evaluator
@@ -103,7 +111,7 @@ def _params(source: ModelSource, ec: EvalConfig, data: EvalSplit, num_images: in
         "decoder": decoder_name(ec.cfg.model.head), "eval.normalizer": str(evaluator.normalizer),
         "eval.threshold": str(evaluator.threshold), "flip_test": str(ec.flip_test), "split": data.split,
         "data_dir": str(data.root), "n_images": str(num_images), "checkpoint": source.checkpoint.name,
-        "checkpoint_which": source.which, "model_scheme": ec.model_scheme,
+        "checkpoint_which": source.which, "model_scheme": ec.model_scheme, "torch_threads": str(threads),
         "trained_on": source.run_tags.get(Tag.DATASET, str(ec.cfg.get("harness_data", {}).get("dataset", "unknown"))),
     }
 
@@ -133,10 +141,14 @@ def evaluate(request: EvalRequest) -> EvalResult:
                             which=request.which, tracking_uri=tracking_uri, download_to=work_dir / "model")
     cfg = load_model_config(source.config)
     data = open_split(request.data, request.split)
-    ec = eval_config(cfg, str(source.config), data, work_dir, flip_test=request.flip_test,
-                     own_test_set=_own_test_set(source, _config_test_ann(cfg), data), name=f"eval-{tag}")
-    if request.threads:
-        torch.set_num_threads(request.threads)
+    own = _own_test_set(source, _config_test_ann(cfg), data)
+    ec = eval_config(cfg, str(source.config), data, work_dir, flip_test=request.flip_test, own_test_set=own,
+                     name=f"eval-{tag}")
+    threads = request.threads or source.threads
+    if threads:
+        # The training's count by default: CPU kernels sum in another order per thread count,
+        # and own-split scores are to equal the run's test metrics exactly.
+        torch.set_num_threads(threads)
     runner = Runner.from_cfg(ec.cfg)
     load_weights(getattr(runner.model, "module", runner.model), source.checkpoint, layout=request.layout,
                  against=str(source.config))
@@ -148,11 +160,12 @@ def evaluate(request: EvalRequest) -> EvalResult:
         client = open_client_for_reading(tracking_uri) if request.target else _client(tracking_uri)
     except (ValueError, ConnectionError) as exc:
         raise BadRequest(str(exc)) from exc
-    tags = {Tag.TRAINED_ON: _params(source, ec, data, num_images)["trained_on"],
+    params = _params(source, ec, data, num_images, torch.get_num_threads())
+    tags = {Tag.TRAINED_ON: params["trained_on"],
             Tag.SCHEME_MAP: f"{ec.model_scheme}->{ec.data_scheme}" if ec.mapped else "none",
             Tag.CONFIG: str(source.config), Tag.COMMAND: request.command}
     record = open_eval_run(client, experiment=request.experiment, source=source, data=data,
-                           params=_params(source, ec, data, num_images), tags=tags)
+                           params=params, tags=tags)
     try:
         metrics = runner.test()
         scores = {k.split("/")[-1]: float(v) for k, v in (metrics or {}).items() if isinstance(v, (int, float))}
@@ -163,7 +176,11 @@ def evaluate(request: EvalRequest) -> EvalResult:
                       error=f"{type(exc).__name__}: {exc}".splitlines()[0][:1000])
         raise
     record.finish("FINISHED")
-    return EvalResult(scores, record.run_id, source, data, ec, predictions, csv, num_images)
+    # The training run's test scores are the last checkpoint's, with the config's flip setting.
+    comparable = own and "last" in source.which.split(",") and request.flip_test in (None, ec.flip_test)
+    own_test = {k.split("/", 1)[1]: v for k, v in source.run_metrics.items() if k.startswith("test/")}
+    return EvalResult(scores, record.run_id, source, data, ec, predictions, csv, num_images,
+                      own_test if comparable else {})
 
 
 def _client(tracking_uri: str) -> MlflowClient:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.train.errors import BadRequest
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = ["ModelSource", "resolve_source", "MODELS_PREFIX"]
 
@@ -26,7 +30,7 @@ class ModelSource:
         model_id: the LoggedModel, when there is one.
         which: "best", "last" or "best,last" (the model's checkpoint roles); "file" for a pair.
         epoch: the checkpoint's epoch, when known.
-        run_tags, run_params: the training run's (empty for a file pair).
+        run_tags, run_params, run_metrics: the training run's (empty for a file pair).
         experiment_id: the training run's experiment.
         test_digest: the sha256 prefix MLflow holds for the run's own test annotation file.
     """
@@ -39,9 +43,11 @@ class ModelSource:
     epoch: int | None = None
     run_tags: dict[str, str] = field(default_factory=dict)
     run_params: dict[str, str] = field(default_factory=dict)
+    run_metrics: dict[str, float] = field(default_factory=dict)
     experiment_id: str | None = None
     test_digest: str | None = None
     run_name: str | None = None
+    threads: int | None = None  # the training's torch CPU threads (CPU kernels round differently per count)
 
     @property
     def label(self) -> str:
@@ -109,5 +115,20 @@ def _from_mlflow(target: str, which: str, tracking_uri: str, download_to: Path) 
         checkpoint=ckpt, config=cfg, run_id=run_id, model_id=model.model_id,
         which=model.tags.get(Tag.CHECKPOINT, which), epoch=int(epoch) if epoch and epoch.isdigit() else None,
         run_tags=dict(run.data.tags) if run else {}, run_params=dict(run.data.params) if run else {},
+        run_metrics=dict(run.data.metrics) if run else {},
         experiment_id=run.info.experiment_id if run else model.experiment_id, test_digest=test_digest,
-        run_name=run.info.run_name if run else None)
+        run_name=run.info.run_name if run else None, threads=_train_threads(client, run_id, download_to))
+
+
+def _train_threads(client: MlflowClient, run_id: str | None, tmp: Path) -> int | None:
+    """torch's thread count during training, from the run's ``provenance/hardware.json``."""
+    import json
+
+    if not run_id:
+        return None
+    try:
+        local = client.download_artifacts(run_id, "provenance/hardware.json", str(tmp))
+        value = json.loads(Path(local).read_text()).get("torch_threads")
+    except Exception:  # an old or partial run: no thread count, torch's default applies
+        return None
+    return int(value) if str(value).isdigit() else None

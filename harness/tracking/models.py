@@ -22,7 +22,7 @@ from mlflow.entities import LoggedModel, LoggedModelOutput, Run
 
 from harness.contracts import Metric, Tag
 
-__all__ = ["ModelCheckpoint", "checkpoints_of", "log_trained_models", "find_run_model", "download_model",
+__all__ = ["ModelCheckpoint", "checkpoints_of", "log_trained_models", "find_run_model", "download_model", "sweep_runs",
            "MODEL_CONFIG", "ROLES"]
 
 MODEL_CONFIG = "resolved_config.py"
@@ -167,3 +167,19 @@ def download_model(client: MlflowClient, model: LoggedModel, dst: Path) -> tuple
         raise FileNotFoundError(f"model {model.model_id}: expected one .pth and {MODEL_CONFIG} in its artifacts, "
                                 f"found {sorted(p.name for p in local.iterdir())}")
     return checkpoints[0], config
+
+
+def sweep_runs(client: MlflowClient, sweep: str) -> list[Run]:
+    """The FINISHED training runs of sweep ``sweep`` in every experiment of the store, oldest first."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs: list[Run] = []
+    token = None
+    while experiments:
+        page = client.search_runs(
+            experiments, f"tags.`{Tag.KIND}` = 'train' and tags.`{Tag.SWEEP}` = '{sweep}' and "
+            "attributes.status = 'FINISHED'", max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    return sorted(runs, key=lambda r: r.info.start_time or 0)
