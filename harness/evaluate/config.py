@@ -98,6 +98,7 @@ def eval_config(cfg: Config, config_name: str, data: EvalSplit, work_dir: Path, 
     cfg.work_dir = str(work_dir)
     cfg.load_from, cfg.resume = None, False  # weights go in through load_weights (strict)
     cfg.launcher = "none"
+    cfg.log_level = "WARNING"  # MMEngine's environment and config dump would bury the scores
     cfg.experiment_name = name  # names MMEngine's per-run singletons
     return EvalConfig(cfg, scheme, data.scheme, scheme != data.scheme, bool(test_cfg.get("flip_test", False)),
                       int(indices) if isinstance(indices, int) else None)
