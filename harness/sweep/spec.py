@@ -206,11 +206,28 @@ def _parse_space(r: _Reader) -> tuple[Param, ...]:
     return tuple(params)
 
 
+def _config_method(r: _Reader, root: Path, config: str) -> str:
+    from harness.sweep.arm_method import config_method
+
+    try:
+        method = config_method(root / config)
+    except Exception as exc:  # MMEngine raises many types for a bad config file
+        r.fail(f"not given, and {config} does not parse ({type(exc).__name__})", r.key("method"))
+        return ""
+    if method not in METHODS:
+        r.fail(f"not given, and {config} sets no known harness_method ({method!r})", r.key("method"))
+        return ""
+    return method
+
+
 def _parse_arm(r: _Reader, base_config: str | None, root: Path) -> Arm:
     r.check_keys({"name", "method", "config", "overrides", "search_space"})
     name = r.get("name", str)
-    method = r.get("method", str, choices=METHODS)
+    method = r.get("method", str, None, choices=METHODS)
     config = r.get("config", str, base_config)
+    if method is None and "method" not in r.data and config is not None and (root / config).is_file():
+        # One source of truth: an arm that names no method trains its config's.
+        method = _config_method(r, root, config)
     if config is None:
         if "config" not in r.data or r.data["config"] is None:
             r.fail("missing required key (and no top-level base_config)", r.key("config"))

@@ -20,6 +20,7 @@ from typing import Any
 from mmengine.config import Config
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from harness.sweep.arm_method import method_problem
 from harness.sweep.space import Param
 from harness.sweep.spec import Arm, SweepSpec
 from harness.train.preflight import NEW_KEY, override_problems, plain_keys
@@ -62,9 +63,9 @@ def arm_problems(arm: Arm, root: Path) -> list[tuple[str, str]]:
     if isinstance(cfg, str):
         return [("config", cfg)]
     problems: list[tuple[str, str]] = []
-    method = cfg.get("harness_method")
-    if method is not None and method != arm.method:
-        problems.append(("method", f"{arm.method!r}, but {arm.config} trains {method!r}"))
+    mismatch = method_problem(arm.method, cfg.get("harness_method"), arm.config)
+    if mismatch:
+        problems.append(("method", mismatch))
     options = {**arm.overrides, **{p.key: _values(p)[0] for p in arm.search_space}}
     bad_keys = override_problems(cfg, options)
     problems += [(_section(arm, key), reason) for key, reason in bad_keys]

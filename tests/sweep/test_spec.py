@@ -38,7 +38,7 @@ def _mistakes(base_spec) -> dict:
         "missing config file": (base_spec(arms=_arm(config="cfg/nope.py")),
                                 "arms[0].config: config file not found: cfg/nope.py"),
         "missing required": (base_spec(arms=[{"name": "a", "config": "cfg/a.py"}]),
-                             "arms[0].method: missing required key"),
+                             "arms[0].method: not given, and cfg/a.py sets no known harness_method"),
         "unknown sampler": (base_spec(sampler={"type": "cmaes"}), "sampler.type: unknown value 'cmaes'"),
         "unknown pruner": (base_spec(pruner={"type": "patient"}), "pruner.type: unknown value"),
         "bad range": (base_spec(sampler={"type": "tpe"}, budget={"epochs": 1, "n_trials": 2},
