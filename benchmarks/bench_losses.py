@@ -10,6 +10,11 @@ PyTorch profiler's memory events (``profile_memory=True``: allocations and frees
 order, cumulated), above what was allocated before the call; the scores and their
 gradient buffer are counted. tracemalloc is not used: it does not see torch's allocator.
 Every ratio is against soft-argmax measured in the same run.
+
+Equal cost per step: each baseline next to a plain reference implementation of the same
+loss (written the textbook way, no fusion, no tricks), timed in the same interleaved loop;
+a baseline slower than 1.1x its plain reference would make every seconds-based speed-up
+favour the new method. The second table reports those ratios (never a timed test).
 """
 from __future__ import annotations
 
@@ -50,6 +55,71 @@ def loss_cases(kp: torch.Tensor, image: torch.Tensor, height: int, width: int) -
         ).mean(),
         "STAR (relu_instance_norm)": lambda s: star_loss(s, kp),
         "heatmap MSE (precomputed target)": lambda s: F.mse_loss(s, heat_target),
+    }
+
+
+def _plain_expectation(scores: torch.Tensor) -> torch.Tensor:
+    """(B, K, H, W) -> (B, K, 2): softmax over the grid, then E[x] and E[y] as weighted sums."""
+    _, _, h, w = scores.shape
+    prob = torch.softmax(scores.flatten(2), -1)
+    xs = torch.arange(w, dtype=scores.dtype).repeat(h)
+    ys = torch.arange(h, dtype=scores.dtype).repeat_interleave(w)
+    return torch.stack([(prob * xs).sum(-1), (prob * ys).sum(-1)], -1)
+
+
+def _plain_star(scores: torch.Tensor, kp: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """STAR as its paper reads: instance norm, ReLU, normalise; moments by full-map products;
+    eigen-decomposition of each 2x2 covariance by torch.linalg.eigh; [-1, 1] units."""
+    b, k, h, w = scores.shape
+    x = F.relu(F.instance_norm(scores.reshape(1, b * k, h, w)).reshape(b, k, h, w))
+    prob = x / x.sum((-2, -1), keepdim=True).clamp_min(1e-12)
+    u = (torch.arange(w, dtype=scores.dtype) * (2.0 / (w - 1)) - 1.0).view(1, 1, 1, w)
+    v = (torch.arange(h, dtype=scores.dtype) * (2.0 / (h - 1)) - 1.0).view(1, 1, h, 1)
+    mu_x, mu_y = (prob * u).sum((-2, -1)), (prob * v).sum((-2, -1))
+    du, dv = u - mu_x[..., None, None], v - mu_y[..., None, None]
+    cov = torch.stack([torch.stack([(prob * du * du).sum((-2, -1)), (prob * du * dv).sum((-2, -1))], -1),
+                       torch.stack([(prob * du * dv).sum((-2, -1)), (prob * dv * dv).sum((-2, -1))], -1)], -2)
+    evals, evecs = torch.linalg.eigh(cov.double())
+    err = torch.stack([kp[..., 0] * (2.0 / (w - 1)) - 1.0 - mu_x, kp[..., 1] * (2.0 / (h - 1)) - 1.0 - mu_y], -1)
+    along = (evecs.transpose(-1, -2).to(err.dtype) @ err[..., None]).squeeze(-1)
+    ax = along.abs()
+    dist = torch.where(ax < threshold, 0.5 * ax.square() / threshold, ax - 0.5 * threshold)
+    lam = evals.to(err.dtype).clamp_min(0)
+    return ((dist / (lam + 1e-5).sqrt()).sum(-1) + lam.sum(-1)).mean()
+
+
+def _plain_js(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Jensen-Shannon divergence of two (B, K, HW) distributions, summed over cells, mean over B."""
+    m = 0.5 * (prob + target)
+    kl = lambda p: (p * ((p + 1e-24).log() - (m + 1e-24).log())).sum()  # noqa: E731
+    return 0.5 * (kl(prob) + kl(target)) / len(prob)
+
+
+def reference_cases(kp: torch.Tensor, height: int, width: int) -> dict[str, tuple[Callable, Callable]]:
+    """baseline -> (the project's loss as a baseline trains with it, a plain reference of it)."""
+    import harness.mm  # noqa: F401  (registers the project's DSNT term; MMPose through harness.compat)
+    from harness.mm.losses import MaskedJSDiscretLoss
+
+    heat_target = gaussian_target(kp, height, width, 1.5).dense() * 2 * torch.pi * 1.5**2
+    dist_target = gaussian_target(kp, height, width, 1.5).dense()
+    ones = torch.ones(kp.shape[:2])
+    js = MaskedJSDiscretLoss(use_target_weight=True)
+
+    def project_dsnt(s: torch.Tensor) -> torch.Tensor:
+        prob = torch.softmax(s.flatten(2), -1).view_as(s)
+        return softargmax_loss(s, kp) + js(prob, dist_target, ones)
+
+    def plain_dsnt(s: torch.Tensor) -> torch.Tensor:
+        prob = torch.softmax(s.flatten(2), -1)
+        coords = (_plain_expectation(s) - kp).abs().sum(-1).mean()
+        return coords + _plain_js(prob, dist_target.flatten(2))
+
+    return {
+        "soft-argmax (l1)": (lambda s: softargmax_loss(s, kp),
+                             lambda s: (_plain_expectation(s) - kp).abs().sum(-1).mean()),
+        "DSNT (l1 + JS)": (project_dsnt, plain_dsnt),
+        "STAR": (lambda s: star_loss(s, kp), lambda s: _plain_star(s, kp)),
+        "heatmap MSE": (lambda s: F.mse_loss(s, heat_target), lambda s: ((s - heat_target) ** 2).mean()),
     }
 
 
@@ -101,6 +171,22 @@ def bench(args: argparse.Namespace) -> list[tuple[str, str, float, float]]:
     return rows
 
 
+def bench_references(args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    """(baseline, project ms, plain ms) for forward + backward, interleaved in one loop."""
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    raw = torch.randn(args.batch, args.keypoints, args.size, args.size, generator=gen)
+    kp = torch.rand(args.batch, args.keypoints, 2, generator=gen) * (args.size - 1)
+    steps = {}
+    for name, pair in reference_cases(kp, args.size, args.size).items():
+        for side, loss in zip(("project", "plain"), pair, strict=True):
+            scores = raw.clone().requires_grad_()
+            steps[(name, side)] = (lambda loss=loss, scores=scores:
+                                   (setattr(scores, "grad", None), loss(scores).backward()))
+    ms = _interleaved_medians(steps, args.warmup, args.repeats)  # type: ignore[arg-type]
+    return [(name, ms[(name, "project")], ms[(name, "plain")]) for name in dict.fromkeys(n for n, _ in steps)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=32)
@@ -109,15 +195,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--references-only", action="store_true", help="only the baseline-vs-plain table")
     args = parser.parse_args()
-    rows = bench(args)
-    base = rows[0][2]  # the soft-argmax loss step; decoders are shown against it too
     print(f"B={args.batch} K={args.keypoints} {args.size}x{args.size}, {args.threads} threads, "
           f"torch {torch.__version__}, median of {args.repeats} interleaved runs after {args.warmup} warm-up")
-    print(f"| {'kind':<7} | {'what':<47} | {'ms':>7} | {'x soft-argmax':>13} | {'peak MiB':>8} |")
-    print(f"|{'-' * 9}|{'-' * 49}|{'-' * 9}|{'-' * 15}|{'-' * 10}|")
-    for kind, name, ms, mib in rows:
-        print(f"| {kind:<7} | {name:<47} | {ms:7.1f} | {ms / base:13.2f} | {mib:8.1f} |")
+    if not args.references_only:
+        rows = bench(args)
+        base = rows[0][2]  # the soft-argmax loss step; decoders are shown against it too
+        print(f"| {'kind':<7} | {'what':<47} | {'ms':>7} | {'x soft-argmax':>13} | {'peak MiB':>8} |")
+        print(f"|{'-' * 9}|{'-' * 49}|{'-' * 9}|{'-' * 15}|{'-' * 10}|")
+        for kind, name, ms, mib in rows:
+            print(f"| {kind:<7} | {name:<47} | {ms:7.1f} | {ms / base:13.2f} | {mib:8.1f} |")
+    print("\nEqual cost per step: each baseline against its plain reference (goal: ratio <= 1.10)")
+    print(f"| {'baseline':<18} | {'project ms':>10} | {'plain ms':>8} | {'ratio':>5} | {'<= 1.1x':>7} |")
+    print(f"|{'-' * 20}|{'-' * 12}|{'-' * 10}|{'-' * 7}|{'-' * 9}|")
+    for name, own, plain in bench_references(args):
+        ok = "yes" if own <= 1.1 * plain else "NO"
+        print(f"| {name:<18} | {own:10.1f} | {plain:8.1f} | {own / plain:5.2f} | {ok:>7} |")
 
 
 if __name__ == "__main__":
