@@ -73,12 +73,12 @@ def _value(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _sequential(rounds: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+def _sequential(rounds: list[dict[str, Any]], baseline: str | None) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     last: dict[str, dict[str, Any]] = {}
     for r in rounds:
         for method, d in r["decisions"].items():
-            last[method] = {**d, "round": r["index"], "baseline": r.get("baseline"), "margin": r.get("margin"),
-                            "alpha": r.get("alpha"), "method_name": r.get("method", "")}
+            last[method] = {**d, "round": r["index"], "baseline": r.get("baseline", baseline),
+                            "margin": r.get("margin"), "alpha": r.get("alpha"), "method_name": r.get("method", "")}
     rows = []
     for method, d in last.items():
         low, high = d["low"], d["high"]
@@ -121,7 +121,7 @@ def protocol_section(parent: Run | None) -> ProtocolSection | None:
     rounds = sorted(({**json.loads(v), "index": int(k[len(ProtocolAttr.ROUND):])}
                      for k, v in attrs.items() if k.startswith(ProtocolAttr.ROUND)), key=lambda r: r["index"])
     if rounds:
-        section.tables["protocol_sequential"], section.decisions = _sequential(rounds)
+        section.tables["protocol_sequential"], section.decisions = _sequential(rounds, section.baseline)
         section.notes.append(f"Stopping rule: {rounds[-1].get('method', '')}; alpha {rounds[-1].get('alpha')} for "
                              "each comparison over all its looks together. The repeated CI covers the true "
                              "difference with 95% probability whenever the seeds stopped; the Student-t "
