@@ -1,9 +1,14 @@
-"""What this installation can and cannot do: versions, compiled ops, torchvision, devices."""
+"""What this installation can and cannot do: versions, compiled ops, torchvision, devices.
+
+On a cluster node it also says what the job was given (SLURM's GPUs and CPUs), whether
+each visible GPU runs a kernel, and which process-group back-ends (NCCL, gloo) DDP can use.
+"""
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["Check", "run_checks"]
@@ -31,8 +36,50 @@ def _try_import(module: str) -> tuple[bool, str]:
     return True, "imports"
 
 
-def run_checks() -> list[Check]:
-    """Inspect the stack; never raises."""
+def _device_checks() -> list[Check]:
+    """One check per visible GPU: a small matmul on it (a listed GPU may still be unusable)."""
+    import torch
+
+    checks = []
+    for i in range(torch.cuda.device_count()):
+        name = torch.cuda.get_device_name(i)
+        try:
+            x = torch.ones(64, 64, device=f"cuda:{i}")
+            (x @ x).sum().item()
+            bf16 = torch.cuda.is_bf16_supported()
+            checks.append(Check(f"cuda:{i}", True, f"{name}: runs kernels; bf16 {'yes' if bf16 else 'no'}"))
+        except Exception as exc:  # a broken driver, an exclusive-process GPU taken by another job
+            checks.append(Check(f"cuda:{i}", False, f"{name}: {type(exc).__name__}: {exc}".splitlines()[0]))
+    return checks
+
+
+def _ddp_checks() -> list[Check]:
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        return [Check("torch.distributed", False, "not built into this torch: no DDP")]
+    nccl = dist.is_nccl_available()
+    # torch.cuda.nccl.version has no annotations in torch's sources.
+    version = (".".join(map(str, torch.cuda.nccl.version()))  # type: ignore[no-untyped-call]
+               if nccl and torch.cuda.is_available() else None)
+    return [Check("DDP back-end nccl", True, f"available (NCCL {version})" if version else
+                  "available, no GPU to use it" if nccl else "not built in: multi-GPU trials use gloo (slow)"),
+            Check("DDP back-end gloo", dist.is_gloo_available(),
+                  "available (CPU trials, and the fallback)" if dist.is_gloo_available() else "not built in")]
+
+
+def slurm_checks(env: Mapping[str, str]) -> list[Check]:
+    """What SLURM allocated to this job, when ``env`` is a SLURM job's environment."""
+    if not env.get("SLURM_JOB_ID"):
+        return []
+    gpus = env.get("CUDA_VISIBLE_DEVICES", env.get("SLURM_JOB_GPUS", "")) or "none"
+    return [Check("SLURM job", True, f"{env['SLURM_JOB_ID']} on {env.get('SLURMD_NODENAME', '?')}: "
+                  f"GPUs {gpus}, CPUs per task {env.get('SLURM_CPUS_PER_TASK', 'not set')}")]
+
+
+def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
+    """Inspect the stack (and, given a SLURM job's ``env``, its allocation); never raises."""
     checks = []
     for dist in ("torch", "numpy", "mmengine", "mmcv", "mmcv-lite", "mmpose", "mmdet", "xtcocotools",
                  "mlflow", "optuna", "pandas", "matplotlib"):
@@ -64,5 +111,8 @@ def run_checks() -> list[Check]:
         checks.append(Check("CUDA devices", True, f"{len(names)}: " + ", ".join(names)))
     else:
         checks.append(Check("CUDA devices", True, "none: training runs on CPU; multi-GPU and DDP launch unavailable"))
+    checks.extend(_device_checks())
+    checks.extend(_ddp_checks())
     checks.append(Check("CPU threads", True, str(torch.get_num_threads())))
+    checks.extend(slurm_checks(env or {}))
     return checks

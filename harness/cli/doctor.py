@@ -12,9 +12,11 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import os
+
     from harness.doctor import run_checks
 
-    checks = run_checks()
+    checks = run_checks(os.environ)
     width = max(len(c.name) for c in checks)
     for check in checks:
         print(f"{'ok ' if check.ok else 'BAD'}  {check.name:<{width}}  {check.detail}")
