@@ -243,7 +243,7 @@ def _submit(args: argparse.Namespace) -> int:
 
     from harness.slurm.jobs import SlurmError
     from harness.slurm.script import SbatchOptions, SlurmOptionError
-    from harness.slurm.submit import submit_sweep, sweep_script
+    from harness.slurm.submit import submit_sweep, sweep_script, work_dir_warning
     from harness.sweep.plan import planned_trials
 
     ctx = _slurm_context(args)
@@ -253,6 +253,9 @@ def _submit(args: argparse.Namespace) -> int:
         workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
         partition=args.partition, time=args.time, account=args.account, mem=args.mem,
         warn_seconds=args.warn_seconds, extra=tuple(shlex.split(args.extra or "")))
+    warning = work_dir_warning(ctx)
+    if warning:
+        logging.getLogger("harness.sweep").warning("%s: %s", args.spec, warning)
     try:
         if args.dry_run:
             print(sweep_script(ctx, options), end="")

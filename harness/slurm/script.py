@@ -97,7 +97,7 @@ def render_script(options: SbatchOptions, *, study: str, root: Path, log_dir: Pa
     lines += [f"#SBATCH {flag}" for flag in _directives(options, study, log_dir)]
     lines += ["set -euo pipefail",
               f"cd {shlex.quote(str(root))}",
-              ('echo "harness: task ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} on $(hostname),'
+              ('echo "harness: task ${SLURM_ARRAY_JOB_ID:-?}_${SLURM_ARRAY_TASK_ID:-?} on $(hostname),'
                ' restart ${SLURM_RESTART_COUNT:-0}"'),
               # exec: the worker becomes the batch shell, the one process B:USR1 reaches.
               "exec " + shlex.join(worker_command), ""]

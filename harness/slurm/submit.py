@@ -15,13 +15,20 @@ from optuna.trial import TrialState
 
 from harness.slurm import jobs
 from harness.slurm.script import SbatchOptions, job_name, render_script
-from harness.storage import redact, split_password, unshared_storage, unshared_tracking
+from harness.storage import (
+    SHARED_FILESYSTEMS,
+    filesystem_type,
+    redact,
+    split_password,
+    unshared_storage,
+    unshared_tracking,
+)
 from harness.sweep.context import SweepContext
 from harness.sweep.orchestrator import prepare
 from harness.sweep.storage import open_storage
 from harness.sweep.trials import open_study
 
-__all__ = ["Submission", "storage_problems", "worker_command", "sweep_script", "submit_sweep",
+__all__ = ["Submission", "storage_problems", "work_dir_warning", "worker_command", "sweep_script", "submit_sweep",
            "cancel_sweep", "jobs_lines"]
 
 
@@ -46,6 +53,20 @@ def storage_problems(ctx: SweepContext, spec_path: str) -> list[str]:
     if why:
         problems.append(f"{spec_path}: MLflow tracking URI {ctx.tracking_uri} {why}")
     return problems
+
+
+def work_dir_warning(ctx: SweepContext) -> str | None:
+    """A warning when the sweep's work dir (checkpoints, result records, heartbeats) is node-local.
+
+    Not an error: on a single-node cluster it is right; on several nodes a trial resumed on
+    another node starts over instead of resuming, and its finished record is not seen.
+    """
+    path = ctx.work_dir if ctx.work_dir.exists() else next(p for p in ctx.work_dir.parents if p.exists())
+    kind = filesystem_type(path)
+    if kind in SHARED_FILESYSTEMS:
+        return None
+    return (f"work dir {ctx.work_dir} is on a node-local file system ({kind}): fine on one node; on several, "
+            "put it on a shared file system (spec work_dir) so a requeued trial finds its checkpoint")
 
 
 def worker_command(ctx: SweepContext) -> list[str]:
