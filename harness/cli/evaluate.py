@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,9 @@ def _sweep_targets(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from harness.evaluate import EvalRequest, evaluate
     from harness.train.errors import BadRequest
+
+    # The process's own setting (a CLI run): MLflow's download bars would bury the one-line results.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
     try:
         if args.sweep and (args.target or args.checkpoint or args.config):

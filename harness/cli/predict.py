@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     from harness.evaluate.predict import PredictRequest, predict
     from harness.train.errors import BadRequest
+
+    # The process's own setting (a CLI run): MLflow's download bars would bury the one-line results.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
     inputs = list(args.inputs)
     target = None if (args.checkpoint or args.config) else inputs.pop(0)

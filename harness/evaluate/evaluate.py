@@ -137,10 +137,10 @@ def evaluate(request: EvalRequest) -> EvalResult:
     out = Path(request.out).resolve()
     tag = uuid.uuid4().hex[:8]
     work_dir = out / f"eval-{tag}"
+    data = open_split(request.data, request.split)  # before any download
     source = resolve_source(request.target, checkpoint=request.checkpoint, config=request.config,
                             which=request.which, tracking_uri=tracking_uri, download_to=work_dir / "model")
     cfg = load_model_config(source.config)
-    data = open_split(request.data, request.split)
     own = _own_test_set(source, _config_test_ann(cfg), data)
     ec = eval_config(cfg, str(source.config), data, work_dir, flip_test=request.flip_test, own_test_set=own,
                      name=f"eval-{tag}")
