@@ -17,6 +17,7 @@ import pandas as pd
 
 from harness.report import records as rec
 from harness.report import sections, stats, tables
+from harness.report.crossdata import add_crossdata
 from harness.report.optuna_section import OptunaSection, optuna_section
 from harness.report.parent import summarise_on_parent
 from harness.report.protocol import confirmation_only, protocol_section
@@ -180,6 +181,7 @@ def generate_report(request: ReportRequest) -> ReportResult:
         study.notes.append(f"no parent run (harness.kind=sweep) for sweep {request.sweep!r}: no Optuna section")
     url, links = _links(request, records.experiment_id, parent)
     report = sections.build_report(analysis, study, request, links, protocol)
+    add_crossdata(report, client, records.experiment_id, request.sweep)  # harness evaluate's runs, if any
     files = write_report(report, request.out)
     logged_to = None
     if parent is not None and request.log_to_parent:
