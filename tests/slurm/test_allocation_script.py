@@ -1,6 +1,7 @@
 """A task's slots from simulated SLURM allocations; the sbatch script; storage refusals."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ import yaml
 from harness.contracts import SweepExit
 from harness.slurm.allocation import slots_from_allocation
 from harness.slurm.script import SbatchOptions, SlurmOptionError, parse_time_limit, render_script
+from harness.slurm.submit import storage_problems, sweep_script
 from harness.storage import filesystem_type, unshared_storage, unshared_tracking
-from harness.sweep.spec import Resources
+from harness.sweep.orchestrator import resolve_context
+from harness.sweep.spec import Resources, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,7 +90,7 @@ def test_which_stores_other_nodes_reach(tmp_path):
     assert "mlflow server" in unshared_tracking(f"sqlite:///{tmp_path}/mlflow.db")
 
 
-def _submit(tmp_path: Path, *args: str, tracking: str | None) -> subprocess.CompletedProcess[str]:
+def _submit(tmp_path: Path, *args: str, tracking: str | None = None) -> subprocess.CompletedProcess[str]:
     spec = {"name": "refuse", "seeds": [0], "budget": {"epochs": 1},
             "arms": [{"name": "s", "method": "structured",
                       "config": "mm_configs/synth300w/structured_hrnet-tiny_1xb32-12e_synth300w-128x128.py"}],
@@ -99,15 +102,20 @@ def _submit(tmp_path: Path, *args: str, tracking: str | None) -> subprocess.Comp
 
 
 @pytest.mark.slow
-def test_submit_refuses_stores_other_nodes_cannot_reach_and_dry_run_prints_the_script(tmp_path):
-    proc = _submit(tmp_path, tracking=None)  # a local journal and the default SQLite MLflow store
+def test_submit_refuses_stores_other_nodes_cannot_reach_and_the_script_keeps_secrets_out(tmp_path):
+    proc = _submit(tmp_path)  # a local journal and the default SQLite MLflow store
     assert proc.returncode == SweepExit.BAD_INPUT
     errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 2 and all("refuse.yaml" in line for line in errors), proc.stderr
     assert "node-local file system" in errors[0] and "`mlflow server`" in errors[1]
     assert not (tmp_path / "work").exists()  # nothing queued or written
-    dry = _submit(tmp_path, "--workers", "4", "--storage", "postgresql://u:secret@db.example/optuna",
-                  "--dry-run", tracking="http://mlflow.example:5000")
-    assert dry.returncode == 0, dry.stderr
-    assert "#SBATCH --array=0-3" in dry.stdout and "--tracking-uri http://mlflow.example:5000" in dry.stdout
-    assert "secret" not in dry.stdout and not (tmp_path / "work").exists()
+    # What --dry-run prints, for stores every node reaches (no connection is made).
+    spec = load_spec(tmp_path / "refuse.yaml", root=REPO)
+    ctx = resolve_context(spec, root=REPO, host="h", python="/venv/bin/python", env={},
+                          storage="postgresql://u:secret@db.example/optuna")
+    ctx = dataclasses.replace(ctx, tracking_uri="http://mlflow.example:5000")
+    assert storage_problems(ctx, "refuse.yaml") == []
+    text = sweep_script(ctx, SbatchOptions(workers=4))
+    assert "#SBATCH --array=0-3" in text and "--tracking-uri http://mlflow.example:5000" in text
+    assert "postgresql+psycopg2://u@db.example/optuna" in text and "secret" not in text
+    assert not (tmp_path / "work").exists()
