@@ -199,9 +199,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def _print_slurm_jobs(ctx) -> None:
     """The study's SLURM array tasks, where this is a SLURM submit host."""
-    import shutil
+    from harness.slurm.jobs import configured
 
-    if shutil.which("squeue"):
+    if configured(os.environ):
         from harness.slurm.submit import jobs_lines
 
         print("\n".join(jobs_lines(ctx, os.environ)))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SlurmError", "SlurmJob", "submit", "queued_jobs", "finished_jobs", "cancel", "requeue"]
+__all__ = ["SlurmError", "SlurmJob", "configured", "submit", "queued_jobs", "finished_jobs", "cancel", "requeue"]
 
 _SEP = "|"
 
@@ -31,11 +31,32 @@ class SlurmJob:
     where: str  # the node, or why it is pending / its exit code once finished
 
 
+# Where SLURM's clients look for the cluster's configuration, besides $SLURM_CONF
+# (/run/slurm/conf: the copy slurmd keeps on nodes of a "configless" cluster).
+_CONF_FILES = ("/etc/slurm/slurm.conf", "/run/slurm/conf/slurm.conf", "/etc/slurm-llnl/slurm.conf")
+
+
+def configured(env: Mapping[str, str]) -> bool:
+    """Whether SLURM's client tools are here and find a cluster configuration.
+
+    Without one, squeue retries for a minute before it fails; a machine with the clients
+    installed but no cluster (a CI runner) must not pay that on every ``sweep status``.
+    """
+    if shutil.which("squeue", path=env.get("PATH")) is None:
+        return False
+    conf = env.get("SLURM_CONF")
+    return Path(conf).is_file() if conf else any(Path(p).is_file() for p in _CONF_FILES)
+
+
 def _run(cmd: list[str], env: Mapping[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     if shutil.which(cmd[0], path=(env or {}).get("PATH")) is None:
         raise SlurmError(f"{cmd[0]} not found: this machine is not a SLURM submit host "
                          "(or SLURM's client tools are not on PATH)")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else dict(env))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else dict(env),
+                              timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise SlurmError(f"{cmd[0]}: no answer from the cluster in {exc.timeout:.0f} s") from exc
     if check and proc.returncode != 0:
         message = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
         raise SlurmError(f"{cmd[0]}: {message}")

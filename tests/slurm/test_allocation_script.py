@@ -119,3 +119,17 @@ def test_submit_refuses_stores_other_nodes_cannot_reach_and_the_script_keeps_sec
     assert "#SBATCH --array=0-3" in text and "--tracking-uri http://mlflow.example:5000" in text
     assert "postgresql+psycopg2://u@db.example/optuna" in text and "secret" not in text
     assert not (tmp_path / "work").exists()
+
+
+def test_slurm_is_asked_only_where_a_cluster_is_configured(tmp_path):
+    import os
+    import shutil
+
+    from harness.slurm.jobs import configured
+
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("ClusterName=x\n")
+    env = {"PATH": os.environ["PATH"]}
+    assert configured({**env, "SLURM_CONF": str(conf)}) == (shutil.which("squeue") is not None)
+    assert not configured({**env, "SLURM_CONF": str(tmp_path / "missing.conf")})
+    assert not configured({"PATH": str(tmp_path)})  # no client tools
