@@ -115,7 +115,9 @@ def build_request(ctx: SweepContext, trial: optuna.Trial, slot: Slot) -> TrainRe
         config=arm.config, work_dir=str(work_dir), seed=seed, cfg_options=overrides,
         tracking_uri=ctx.tracking_uri, experiment=ctx.experiment,
         # Method first: the MLflow runs table cuts long names from the right.
-        run_name=f"{arm.method}-s{seed} · {ctx.study_name}#{trial.number}", tags=tags,
+        # No dots: MLflow's logged-model names (built from the run name) reject them.
+        run_name=f"{arm.method}-s{seed} · {spec.name}{'-' + ctx.stage if ctx.stage else ''}#{trial.number}",
+        tags=tags,
         parent_run_id=ctx.parent_run_id, device=slot.device, cpu_threads=slot.cpu_threads,
         extra_hooks=hooks, launcher="pytorch" if slot.nproc > 1 else "none",
         trial_id=tid, trial_number=trial.number, description=description,
