@@ -96,6 +96,9 @@ def submit_sweep(ctx: SweepContext, options: SbatchOptions, env: Mapping[str, st
     passes on (``--export=ALL``, its default), never in the script file.
     """
     script_text = sweep_script(ctx, options)
+    if not jobs.configured(env):  # before anything is queued
+        raise jobs.SlurmError("no SLURM cluster here (sbatch, or a slurm.conf: $SLURM_CONF, /etc/slurm): "
+                              "submit from the cluster's login node")
     storage = open_storage(ctx.storage_url, heartbeat_interval=int(ctx.heartbeat_interval),
                            grace_period=int(ctx.grace_period), max_retry=ctx.spec.budget.max_retry)
     study = open_study(ctx, storage)
