@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from mmpose.models.losses import JSDiscretLoss
 from mmpose.registry import MODELS
 from torch import Tensor, nn
@@ -61,10 +62,18 @@ class MaskedJSDiscretLoss(JSDiscretLoss):
     """
 
     def forward(self, pred_hm, gt_hm, target_weight=None):
-        """pred_hm, gt_hm (B, K, H, W) distributions; target_weight (B, K) -> scalar."""
-        loss = self.js(pred_hm, gt_hm)
+        """pred_hm, gt_hm (B, K, H, W) distributions; target_weight (B, K) -> scalar.
+
+        MMPose's value, computed per keypoint before weighting: JS(p, q) summed over cells
+        is 0.5 * (sum xlogy(p, p) + sum xlogy(q, q)) - sum m log(m + eps), m = (p + q) / 2,
+        which takes log(m) once instead of twice and weights a (B, K) map, not (B, K, H, W)
+        (1.5x the time of a plain implementation before; benchmarks/bench_losses.py).
+        """
+        m = 0.5 * (pred_hm + gt_hm)
+        cells = 0.5 * (torch.xlogy(pred_hm, pred_hm) + torch.xlogy(gt_hm, gt_hm)) - m * (m + 1e-24).log()
+        loss = cells.sum((-2, -1))
         if self.use_target_weight:
-            loss = loss * target_weight.reshape(*target_weight.shape, 1, 1)
+            loss = loss * target_weight.reshape(loss.shape)
         if self.size_average:
             loss = loss / len(gt_hm)
         return loss.sum()
