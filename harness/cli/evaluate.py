@@ -26,7 +26,7 @@ A 98-point (WFLW) model is scored on 68-point (300W) and 29-point (COFW) sets th
 landmark mapping; other scheme pairs are refused."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="score a run, logged model or checkpoint on a split of a prepared set (no training)",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -17,7 +17,7 @@ boxes.json: {"a.jpg": [[x1, y1, x2, y2], ...], ...} in pixels, one box per face;
 without an entry is one face filling the image. Writes OUT/landmarks.json and OUT/overlays/*.png."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("predict", help="landmarks of a trained model on images (JSON and overlays)",
                                    epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", metavar="[RUN_ID | models:/ID] IMAGE",
