@@ -135,6 +135,12 @@ def _decide(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.Bas
     return decisions
 
 
+def _unselected(arm: str, state: str, *, retries_left: bool) -> MissingTrial:
+    """The selection step as a row of the table of what is missing (no seed, no params)."""
+    return MissingTrial(slot="selection", arm=arm, seed=-1, params={}, attempts=0, state=state,
+                        last_failure=None, log=None, retries_left=retries_left)
+
+
 def _select(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.BaseStorage,
             devices: int) -> tuple[dict[str, Choice], list[MissingTrial]]:
     """Each arm's choice, recorded once; arms without a COMPLETE tuning trial are missing."""
@@ -149,9 +155,7 @@ def _select(ctx: SweepContext, study: optuna.Study, storage: optuna.storages.Bas
             c = select(arm, tuned.get_trials(deepcopy=False), direction=spec.objective.direction,
                        epochs=spec.budget.epochs, devices=devices)
             if c is None:
-                missing.append(MissingTrial(
-                    slot="selection", arm=arm.name, seed=-1, params={}, attempts=0,
-                    state="no COMPLETE tuning trial", last_failure=None, log=None, retries_left=False))
+                missing.append(_unselected(arm.name, "no COMPLETE tuning trial", retries_left=False))
             else:
                 choices[arm.name] = c
         if missing:
@@ -275,7 +279,5 @@ def protocol_sweep_status(ctx: SweepContext) -> SweepStatus | None:
         study = None
     choices = read_choices(study) if study is not None else None
     if study is None or choices is None:
-        return _merge(statuses, [MissingTrial(
-            slot="selection", arm="*", seed=-1, params={}, attempts=0, state="not selected yet",
-            last_failure=None, log=None, retries_left=True)])
+        return _merge(statuses, [_unselected("*", "not selected yet", retries_left=True)])
     return _merge(statuses + [protocol_status(cctx, study, choices)])
