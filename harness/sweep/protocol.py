@@ -220,6 +220,10 @@ def run_protocol(ctx: SweepContext, slots: list[Slot], *, on_status: StatusFn = 
                               retry_failed=retry_failed, finish_parent=False)
     tuned = [run_sweep(_stage(ctx, tune_spec(spec, arm), tune_study(spec.name, arm.name), "tune"),
                        slots, **kw) for arm in spec.arms]
+    if ctx.launcher == "dry-run":
+        c = spec.protocol.confirm
+        _log.info("dry run: the tuning stage only; confirmation then trains %d to %d fresh seeds per arm",
+                  c.min_seeds, c.max_seeds)
     if any(s.missing for s in tuned) or ctx.launcher == "dry-run":
         return _merge(tuned)
     cctx = _stage(ctx, spec, confirm_study(spec.name), "confirm")
