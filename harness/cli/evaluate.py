@@ -22,6 +22,8 @@ EXAMPLE = """examples:
   # a checkpoint with no MLflow record behind it
   harness evaluate --checkpoint work_dirs/x/seed0/epoch_12.pth --config work_dirs/x/seed0/resolved_config.py \\
       --data data/synth-300w --split test
+  # a released STAR / RwSA checkpoint (config: the set's mm_configs/<set>/star_star-hg4_* leaf)
+  harness evaluate --checkpoint best_model.pkl --arch star-hg4 --data data/wflw --split test
 A 98-point (WFLW) model is scored on 68-point (300W) and 29-point (COFW) sets through a
 landmark mapping; other scheme pairs are refused."""
 
@@ -34,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sweep", help="every finished training run of this sweep (its name), one after another")
     parser.add_argument("--checkpoint", help="a checkpoint file (with --config, instead of a run)")
     parser.add_argument("--config", help="the checkpoint's resolved config")
+    parser.add_argument("--arch", choices=("star-hg4",),
+                        help="a released checkpoint of this architecture (STAR/RwSA best_model.pkl): its layout, "
+                        "input and pixel conventions, the paper's NME normaliser; --config defaults to the set's "
+                        "star_star-hg4 leaf")
     parser.add_argument("--data", required=True, help="a set made by `harness data prepare` or `harness data synth`")
     parser.add_argument("--split", default="test", help="annotations/<split>.json of the set (default: test)")
     parser.add_argument("--which", choices=("best", "last"), default="best",
@@ -81,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             _report(evaluate(EvalRequest(
                 target=target, data=Path(args.data), split=args.split, out=Path(args.out),
                 checkpoint=args.checkpoint, config=args.config, which=args.which, flip_test=args.flip_test,
-                tracking_uri=args.tracking_uri or "", experiment=args.experiment, threads=args.threads)))
+                arch=args.arch, tracking_uri=args.tracking_uri or "", experiment=args.experiment,
+                threads=args.threads)))
     except BadRequest as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT

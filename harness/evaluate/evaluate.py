@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mmengine.config import Config
 
 from harness.contracts import Tag
+from harness.evaluate.arch import ARCHS, arch_config, default_leaf
 from harness.evaluate.config import EVAL_PREDICTIONS, EvalConfig, eval_config, load_model_config
 from harness.evaluate.data import EvalSplit, open_split
 from harness.evaluate.record import EvalRecord, open_eval_run
@@ -45,6 +46,8 @@ class EvalRequest:
         tracking_uri: the MLflow store of the source run and of the evaluation run.
         experiment: the evaluation run's experiment; None: the source run's (else "harness-eval").
         layout: the checkpoint's state-dict layout (:data:`harness.evaluate.weights.LAYOUTS`).
+        arch: a released checkpoint's architecture (:data:`harness.evaluate.arch.ARCHS`): its
+            layout and conventions; ``config`` then defaults to the set's hourglass leaf.
         threads: torch CPU threads (None: torch's default).
     """
 
@@ -59,6 +62,7 @@ class EvalRequest:
     tracking_uri: str = ""
     experiment: str | None = None
     layout: str = "mmengine"
+    arch: str | None = None
     threads: int | None = None
     command: str = field(default_factory=lambda: shlex.join(["harness", *sys.argv[1:]]))
 
@@ -138,9 +142,14 @@ def evaluate(request: EvalRequest) -> EvalResult:
     tag = uuid.uuid4().hex[:8]
     work_dir = out / f"eval-{tag}"
     data = open_split(request.data, request.split)  # before any download
-    source = resolve_source(request.target, checkpoint=request.checkpoint, config=request.config,
+    config = request.config
+    if request.arch and config is None and request.checkpoint:
+        config = str(default_leaf(request.arch, data))
+    source = resolve_source(request.target, checkpoint=request.checkpoint, config=config,
                             which=request.which, tracking_uri=tracking_uri, download_to=work_dir / "model")
     cfg = load_model_config(source.config)
+    if request.arch:
+        cfg = arch_config(cfg, request.arch, str(source.config), data)
     own = _own_test_set(source, _config_test_ann(cfg), data)
     ec = eval_config(cfg, str(source.config), data, work_dir, flip_test=request.flip_test, own_test_set=own,
                      name=f"eval-{tag}")
@@ -150,7 +159,8 @@ def evaluate(request: EvalRequest) -> EvalResult:
         # and own-split scores are to equal the run's test metrics exactly.
         torch.set_num_threads(threads)
     runner = Runner.from_cfg(ec.cfg)
-    load_weights(getattr(runner.model, "module", runner.model), source.checkpoint, layout=request.layout,
+    layout = ARCHS[request.arch] if request.arch else request.layout
+    load_weights(getattr(runner.model, "module", runner.model), source.checkpoint, layout=layout,
                  against=str(source.config))
     num_images = len(runner.test_dataloader.dataset)
     subset = f" (the first {ec.indices}, the subset the run was tested on)" if ec.indices else ""

@@ -31,6 +31,8 @@ def register_layout(name: str) -> Callable[[Layout], Layout]:
 @register_layout("mmengine")
 def _mmengine(checkpoint: Any) -> dict[str, Any]:
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, Mapping) else None
+    if isinstance(state, Mapping) and isinstance(state.get("net"), Mapping):
+        raise ValueError("its weights are under 'net', STAR's layout: pass --arch star-hg4")
     if not isinstance(state, Mapping):
         raise ValueError("no state_dict in it")
     # A model saved from inside DistributedDataParallel carries a "module." prefix on every key.

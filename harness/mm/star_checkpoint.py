@@ -23,13 +23,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
 
 from harness.evaluation.metrics import per_image_nme
 from harness.losses.star import heatmap_moments, to_distribution
+from harness.mm.codecs import GridKeypointCodec
 
 __all__ = ["StarWeights", "star_state_dict", "load_star_checkpoint", "star_inputs", "star_predict",
-           "star_nme", "PAPER_NORMALIZERS"]
+           "star_nme", "PAPER_NORMALIZERS", "StarPixelCodec"]
 
 PAPER_NORMALIZERS = {"wflw": "inter_ocular", "300w": "inter_ocular", "cofw": "inter_pupil"}
 _PREFIX = "module."
@@ -114,3 +116,20 @@ def star_predict(backbone: torch.nn.Module, inputs: Tensor, *, maps: str = "fuse
 def star_nme(pred: np.ndarray, gt: np.ndarray, scheme: str) -> np.ndarray:
     """(N, K, 2) pixels -> (N,) per-image NME in percent with the paper's normaliser."""
     return 100.0 * per_image_nme(pred, gt, normalizer=PAPER_NORMALIZERS[scheme], scheme=scheme)
+
+
+@KEYPOINT_CODECS.register_module()
+class StarPixelCodec(GridKeypointCodec):
+    """:class:`GridKeypointCodec` with STAR's map-to-pixel step (for released checkpoints).
+
+    The decoder's grid cell g (cell centres at integers) is u = 2 g / (W - 1) - 1 on STAR's
+    corner-to-corner [-1, 1] grid, and ``px = ((u + 1) * size - 1) / 2`` (align_corners=False)
+    is ``g * size / (W - 1) - 0.5``, where the trained codec's is ``g * size / W``.
+    """
+
+    def batch_decode(self, batch_heatmaps: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(B, K, H, W) score maps -> B arrays of (1, K, 2) input pixels and of (1, K) scores."""
+        keypoints, scores = super().batch_decode(batch_heatmaps)
+        grid = np.array(self.heatmap_size, np.float32)
+        scale = np.array(self.input_size, np.float32) / (grid - 1) / self.stride  # undoes the trained g * stride
+        return [k * scale - 0.5 for k in keypoints], scores
