@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModel, LoggedModelOutput, Run
+from mlflow.entities import Metric as MlflowMetric
 
 from harness.contracts import Metric, Tag
 
@@ -71,9 +72,10 @@ def _datasets(run: Run) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _value_at(client: MlflowClient, run_id: str, key: str, step: int) -> float | None:
-    points = [m for m in client.get_metric_history(run_id, key) if m.step == step]
-    return max(points, key=lambda m: m.timestamp).value if points else None
+def _point(client: MlflowClient, run_id: str, key: str, step: int | None) -> MlflowMetric | None:
+    """The run's latest point of ``key`` (at ``step`` if given), with its own timestamp."""
+    points = [m for m in client.get_metric_history(run_id, key) if step is None or m.step == step]
+    return max(points, key=lambda m: (m.step, m.timestamp)) if points else None
 
 
 def _weights_only(src: Path, dst: Path) -> Path:
@@ -88,17 +90,25 @@ def _weights_only(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _metrics_of(client: MlflowClient, run: Run, ckpt: ModelCheckpoint) -> list[tuple[str, float, int, str]]:
-    """(key, value, step, dataset context) the checkpoint reached."""
+def _metrics_of(client: MlflowClient, run: Run, ckpt: ModelCheckpoint) -> list[tuple[MlflowMetric, str]]:
+    """The run's metric points the checkpoint reached, each with its data set context.
+
+    Points, not values: logging with ``model_id`` also writes the point to the run, and
+    only a point equal in key, value, step and timestamp is dropped by MLflow as a
+    duplicate (else the run's history would gain a second point per linked metric).
+    """
     out = []
+    run_id = run.info.run_id
     if "best" in ckpt.roles:
         for key in (Metric.VAL_NME, Metric.VAL_FR, Metric.VAL_AUC):
-            value = _value_at(client, run.info.run_id, key, ckpt.epoch)
-            if value is not None:
-                out.append((key, value, ckpt.epoch, "val"))
+            point = _point(client, run_id, key, ckpt.epoch)
+            if point is not None:
+                out.append((point, "val"))
     if "last" in ckpt.roles:
-        out += [(key, value, ckpt.epoch, "test") for key, value in run.data.metrics.items()
-                if key.startswith("test/")]
+        for key in run.data.metrics:
+            point = _point(client, run_id, key, None) if key.startswith("test/") else None
+            if point is not None:
+                out.append((point, "test"))
     return out
 
 
@@ -130,10 +140,10 @@ def log_trained_models(client: MlflowClient, run_id: str, work_dir: Path) -> lis
             with tempfile.TemporaryDirectory() as tmp:
                 client.log_model_artifact(model.model_id, str(_weights_only(ckpt.path, Path(tmp) / ckpt.path.name)))
             client.log_model_artifact(model.model_id, str(config))
-            for key, value, step, context in _metrics_of(client, run, ckpt):
+            for point, context in _metrics_of(client, run, ckpt):
                 name, digest = datasets.get(context, (None, None))
-                client.log_metric(run_id, key, value, step=step, model_id=model.model_id,
-                                  dataset_name=name, dataset_digest=digest)
+                client.log_metric(run_id, point.key, point.value, timestamp=point.timestamp, step=point.step,
+                                  model_id=model.model_id, dataset_name=name, dataset_digest=digest)
         except BaseException:
             client.finalize_logged_model(model.model_id, "FAILED")
             raise

@@ -76,6 +76,11 @@ def test_a_logged_model_id_finds_its_checkpoint(trained, tmp_path):
     assert model is not None and model.source_run_id == trained.run_id
     assert {f.path for f in client.list_logged_model_artifacts(model.model_id)} == {
         model.tags["harness.checkpoint_file"], "resolved_config.py"}
+    # The metrics it reached are linked to it, and linking added no second point to the run's history.
+    assert {m.key for m in model.metrics} >= {"test/nme"}
+    for key in ("val/nme", "test/nme"):
+        steps = [m.step for m in client.get_metric_history(trained.run_id, key)]
+        assert len(steps) == len(set(steps)), (key, steps)
     result = evaluate(EvalRequest(target=f"models:/{model.model_id}", data=trained.data, out=tmp_path,
                                   tracking_uri=trained.tracking_uri))
     assert result.source.run_id == trained.run_id and result.scores == trained.test
