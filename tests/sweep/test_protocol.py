@@ -196,10 +196,14 @@ def test_no_difference_adds_seeds_in_rounds_up_to_max(root, tmp_path, monkeypatc
 # --- kill -9 in each stage --------------------------------------------------------------------
 
 
-def _orchestrator(spec_path: Path, root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, str(spec_path), str(root)], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+def _orchestrator(spec_path: Path, root: Path) -> tuple[subprocess.Popen, Path]:
+    # Output to a file: an undrained pipe would stall a chatty orchestrator before its kill.
+    log = root / f"orchestrator-{time.time_ns()}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, __file__, str(spec_path), str(root)], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    return proc, log
 
 
 def _wait_for(predicate, timeout: float) -> None:
@@ -226,16 +230,16 @@ def test_kill_9_in_each_stage_then_rerun_completes_without_duplicates(root, tmp_
 
     # A kill while arm a is tuning, then a kill during confirmation round 0.
     for study in (tune_study(spec.name, "a"), confirm_study(spec.name)):
-        proc = _orchestrator(path, root)
+        proc, log = _orchestrator(path, root)
         _wait_for(lambda study=study, proc=proc: running(study) or proc.poll() is not None, 120)
-        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        assert proc.poll() is None, log.read_text()[-3000:]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         killed = optuna.load_study(study_name=study, storage=storage)
         assert killed.get_trials(states=(TrialState.RUNNING,))  # the kill left a trial running
-    again = _orchestrator(path, root)
-    out, _ = again.communicate(timeout=300)
-    assert again.returncode == 0, out[-3000:]
+    again, log = _orchestrator(path, root)
+    again.wait(timeout=300)
+    assert again.returncode == 0, log.read_text()[-3000:]
     tune, confirm = _studies(ctx)
     for s in (*tune.values(), confirm):
         complete = s.get_trials(states=(TrialState.COMPLETE,))
