@@ -100,10 +100,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(result: EvalResult) -> None:
+    from harness.train.describe import decoder_name
+
     s, ec = result.scores, result.config
     mapped = f", mapped {ec.model_scheme}->{ec.data_scheme}" if ec.mapped else ""
+    # No number without its normaliser and decoder (one model, one checkpoint: no seed count here).
     print(f"{result.source.label}\n  on {result.data.label} ({result.num_images} images{mapped}, "
-          f"{ec.cfg.test_evaluator.normalizer} NME, flip test {'on' if ec.flip_test else 'off'}): "
+          f"{ec.cfg.test_evaluator.normalizer} NME, decoder {decoder_name(ec.cfg.model.head)}, "
+          f"flip test {'on' if ec.flip_test else 'off'}): "
           f"NME {s['nme']:.4f}%  FR@{100 * ec.cfg.test_evaluator.threshold:g}% {s['fr']:.2f}%  AUC {s['auc']:.4f}")
     same = result.matches_own_test
     if same is not None:
